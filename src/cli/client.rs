@@ -1,0 +1,139 @@
+//! `tessera client add|list|rotate-secret`. A client secret is shown once, when it is
+//! made; only its hash is kept.
+
+use clap::Subcommand;
+
+use super::{now, print_table};
+use crate::config::Config;
+use crate::domain::secret::random_id;
+use crate::domain::{Client, ClientType, RedirectUri, Scopes, Secret};
+use crate::store::{ClientStore, HostStore, NewClient};
+
+#[derive(Debug, Subcommand)]
+pub enum ClientCommand {
+    /// Register a client and print its secret (once).
+    Add {
+        /// A display name, shown on the consent page.
+        #[arg(long)]
+        name: String,
+        /// A redirect URI, matched exactly; repeat for several.
+        #[arg(long = "redirect-uri", value_name = "URI")]
+        redirect_uris: Vec<String>,
+        /// A post-logout redirect URI; repeat for several.
+        #[arg(long = "post-logout-redirect-uri", value_name = "URI")]
+        post_logout_redirect_uris: Vec<String>,
+        /// A public client (SPA, mobile, CLI): no secret, PKCE required.
+        #[arg(long)]
+        public: bool,
+        /// Allowed scopes, space separated.
+        #[arg(long, default_value = "openid profile email offline_access")]
+        scope: String,
+        /// Allowed grant types; repeat for several.
+        #[arg(long = "grant", value_name = "GRANT", default_values_t = ["authorization_code".to_owned(), "refresh_token".to_owned()])]
+        grants: Vec<String>,
+        /// The host (id or domain) the client belongs to; its users sign in to it.
+        #[arg(long)]
+        host: Option<String>,
+        /// Let a confidential client skip PKCE (not recommended).
+        #[arg(long)]
+        no_pkce: bool,
+        /// Put the security profile into ID tokens and userinfo too.
+        #[arg(long)]
+        profile_in_id_token: bool,
+        /// The client id (default: a random one).
+        #[arg(long)]
+        id: Option<String>,
+    },
+    /// List the clients.
+    List,
+    /// Replace a confidential client's secret and print the new one (once).
+    RotateSecret {
+        /// The client id.
+        client_id: String,
+    },
+}
+
+const GRANTS: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
+
+pub async fn run(config: &Config, cmd: ClientCommand) -> anyhow::Result<()> {
+    let store = crate::app::open_store(config).await?;
+    match cmd {
+        ClientCommand::Add {
+            name,
+            redirect_uris,
+            post_logout_redirect_uris,
+            public,
+            scope,
+            grants,
+            host,
+            no_pkce,
+            profile_in_id_token,
+            id,
+        } => {
+            for g in &grants {
+                anyhow::ensure!(GRANTS.contains(&g.as_str()), "unknown grant type {g:?}; use one of {GRANTS:?}");
+            }
+            anyhow::ensure!(
+                !(public && grants.iter().any(|g| g == "client_credentials")),
+                "a public client cannot use client_credentials"
+            );
+            anyhow::ensure!(
+                !grants.iter().any(|g| g == "authorization_code") || !redirect_uris.is_empty(),
+                "the authorization code grant needs at least one --redirect-uri"
+            );
+            let parse = |list: &[String]| -> anyhow::Result<Vec<RedirectUri>> {
+                list.iter()
+                    .map(|u| RedirectUri::parse(u).map_err(|e| anyhow::anyhow!("{u}: {e}")))
+                    .collect()
+            };
+            let host_id = match host {
+                Some(h) => Some(store.find_host(&h).await?.ok_or_else(|| anyhow::anyhow!("no host {h:?}"))?.host_id),
+                None => None,
+            };
+            let secret = (!public).then(Secret::generate);
+            let client = Client {
+                client_id: id.unwrap_or_else(random_id),
+                name,
+                client_type: if public { ClientType::Public } else { ClientType::Confidential },
+                secret_hash: secret.as_ref().map(Secret::hash),
+                redirect_uris: parse(&redirect_uris)?,
+                post_logout_redirect_uris: parse(&post_logout_redirect_uris)?,
+                grant_types: grants,
+                allowed_scopes: Scopes::parse(&scope)?,
+                require_pkce: public || !no_pkce,
+                host_id,
+                profile_in_id_token,
+            };
+            store.create_client(&NewClient { client: client.clone() }, now()).await?;
+            println!("client_id:     {}", client.client_id);
+            if let Some(secret) = secret {
+                println!("client_secret: {}", secret.expose());
+                println!("(the secret is shown only now; keep it safe)");
+            }
+        }
+        ClientCommand::List => {
+            let rows: Vec<Vec<String>> = store
+                .list_clients()
+                .await?
+                .into_iter()
+                .map(|c| {
+                    vec![
+                        c.client_id,
+                        c.name,
+                        c.client_type.as_str().to_owned(),
+                        c.grant_types.join(","),
+                        c.redirect_uris.iter().map(RedirectUri::as_str).collect::<Vec<_>>().join(" "),
+                    ]
+                })
+                .collect();
+            print_table(&["CLIENT_ID", "NAME", "TYPE", "GRANTS", "REDIRECT_URIS"], &rows);
+        }
+        ClientCommand::RotateSecret { client_id } => {
+            let secret = Secret::generate();
+            store.set_client_secret(&client_id, &secret.hash()).await?;
+            println!("client_secret: {}", secret.expose());
+            println!("(the old secret no longer works; the new one is shown only now)");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,107 @@
+//! The `tessera` command line: one file per subcommand group.
+
+mod client;
+mod host;
+mod keys;
+mod user;
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+use crate::config::Config;
+
+/// Tessera, an OpenID Provider.
+#[derive(Debug, Parser)]
+#[command(name = "tessera", version, about, long_about = None)]
+pub struct Cli {
+    /// Configuration file (default: tessera.toml if it exists). Every setting can also
+    /// be set by a TESSERA_* environment variable, which wins over the file.
+    #[arg(long, global = true, env = "TESSERA_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the server.
+    Serve {
+        /// Development mode: local issuer, and demo host, client and user on an empty
+        /// database (their credentials are printed once).
+        #[arg(long)]
+        dev: bool,
+    },
+    /// Create or upgrade the database schema, then exit.
+    Migrate,
+    /// Manage hosts (tenants).
+    #[command(subcommand)]
+    Host(host::HostCommand),
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Client(client::ClientCommand),
+    /// Manage users.
+    #[command(subcommand)]
+    User(user::UserCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(keys::KeysCommand),
+}
+
+/// Runs the parsed command.
+///
+/// # Errors
+/// Whatever the command fails with, with context.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let mut config = Config::load(cli.config.as_deref())?;
+    match cli.command {
+        Command::Serve { dev } => {
+            config.dev |= dev;
+            let app = crate::app::App::build(config).await?;
+            app.run().await
+        }
+        Command::Migrate => {
+            crate::app::open_store(&config).await?;
+            println!("The database is up to date.");
+            Ok(())
+        }
+        Command::Host(cmd) => host::run(&config, cmd).await,
+        Command::Client(cmd) => client::run(&config, cmd).await,
+        Command::User(cmd) => user::run(&config, cmd).await,
+        Command::Keys(cmd) => keys::run(&config, cmd).await,
+    }
+}
+
+fn now() -> i64 {
+    crate::domain::Clock::system().now()
+}
+
+/// Prints rows as aligned columns.
+fn print_table(header: &[&str], rows: &[Vec<String>]) {
+    let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
+    for row in rows {
+        for (i, cell) in row.iter().enumerate() {
+            if let Some(w) = widths.get_mut(i) {
+                *w = (*w).max(cell.chars().count());
+            }
+        }
+    }
+    let line = |cells: Vec<&str>| {
+        let parts: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();
+        println!("{}", parts.join("  ").trim_end());
+    };
+    line(header.to_vec());
+    for row in rows {
+        line(row.iter().map(String::as_str).collect());
+    }
+}
+
+/// Reads a secret from the first line of standard input.
+fn read_stdin_line() -> anyhow::Result<String> {
+    let mut line = String::new();
+    std::io::stdin().read_line(&mut line)?;
+    let value = line.trim_end_matches(['\r', '\n']).to_owned();
+    anyhow::ensure!(!value.is_empty(), "standard input held no password");
+    Ok(value)
+}

@@ -1,0 +1,132 @@
+//! `tessera user add|list|set-password`. Passwords are never taken as arguments (they
+//! would show in `ps` and shell history): they come from standard input, or a random
+//! one is generated and printed.
+
+use clap::Subcommand;
+
+use super::{now, print_table, read_stdin_line};
+use crate::authn::hash_password;
+use crate::config::Config;
+use crate::domain::secret::random_id;
+use crate::domain::Secret;
+use crate::store::{HostStore, NewUser, UserStore};
+
+#[derive(Debug, Subcommand)]
+pub enum UserCommand {
+    /// Add a user to a host.
+    Add {
+        #[arg(long)]
+        email: String,
+        /// The host (id or domain).
+        #[arg(long)]
+        host: String,
+        #[arg(long)]
+        username: Option<String>,
+        #[arg(long)]
+        first_name: Option<String>,
+        #[arg(long)]
+        last_name: Option<String>,
+        /// The user type: E (employee) or C (customer); P and B for hosts of that model.
+        #[arg(long, default_value = "C")]
+        user_type: String,
+        /// Read the password from the first line of standard input instead of
+        /// generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+    /// List users.
+    List {
+        /// Only the users of this host (id or domain).
+        #[arg(long)]
+        host: Option<String>,
+    },
+    /// Set a user's password.
+    SetPassword {
+        /// The user's email, username or id.
+        user: String,
+        /// Read the password from the first line of standard input instead of
+        /// generating one.
+        #[arg(long)]
+        password_stdin: bool,
+    },
+}
+
+fn password(from_stdin: bool) -> anyhow::Result<(Secret, bool)> {
+    if from_stdin {
+        Ok((Secret::new(read_stdin_line()?), false))
+    } else {
+        Ok((Secret::generate(), true))
+    }
+}
+
+pub async fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
+    let store = crate::app::open_store(config).await?;
+    match cmd {
+        UserCommand::Add { email, host, username, first_name, last_name, user_type, password_stdin } => {
+            anyhow::ensure!(email.contains('@'), "{email:?} is not an email address");
+            let host = store.find_host(&host).await?.ok_or_else(|| anyhow::anyhow!("no host {host:?}"))?;
+            anyhow::ensure!(
+                host.user_type_model.contains(user_type.as_str()) && user_type.len() == 1,
+                "user type {user_type:?} is not one of host {}'s types ({})",
+                host.domain,
+                host.user_type_model
+            );
+            let (secret, generated) = password(password_stdin)?;
+            let user_id = random_id();
+            store
+                .create_user(
+                    &NewUser {
+                        user_id: user_id.clone(),
+                        email,
+                        username,
+                        password_hash: Some(hash_password(secret.expose())?),
+                        first_name,
+                        last_name,
+                        user_type: Some(user_type),
+                        verified: false,
+                    },
+                    &host.host_id,
+                    now(),
+                )
+                .await?;
+            println!("user_id:  {user_id}");
+            if generated {
+                println!("password: {}", secret.expose());
+            }
+        }
+        UserCommand::List { host } => {
+            let host_id = match host {
+                Some(h) => Some(store.find_host(&h).await?.ok_or_else(|| anyhow::anyhow!("no host {h:?}"))?.host_id),
+                None => None,
+            };
+            let rows: Vec<Vec<String>> = store
+                .list_users(host_id.as_deref())
+                .await?
+                .into_iter()
+                .map(|u| {
+                    vec![
+                        u.user_id,
+                        u.email,
+                        u.username.unwrap_or_default(),
+                        u.user_type.unwrap_or_default(),
+                        if u.locked { "locked".into() } else { String::new() },
+                    ]
+                })
+                .collect();
+            print_table(&["USER_ID", "EMAIL", "USERNAME", "TYPE", "STATE"], &rows);
+        }
+        UserCommand::SetPassword { user, password_stdin } => {
+            let found = match store.find_user_by_login(&user).await? {
+                Some(c) => c.user,
+                None => store.find_user(&user).await?.ok_or_else(|| anyhow::anyhow!("no user {user:?}"))?,
+            };
+            let (secret, generated) = password(password_stdin)?;
+            store.set_password(&found.user_id, &hash_password(secret.expose())?, now()).await?;
+            println!("Password set for {}", found.email);
+            if generated {
+                println!("password: {}", secret.expose());
+            }
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,245 @@
+//! Configuration: built-in defaults, then `tessera.toml` (or the file named by
+//! `--config`/`TESSERA_CONFIG`), then `TESSERA_*` environment variables, where `__`
+//! separates nested keys (`TESSERA_TOKENS__ACCESS_TOKEN_TTL=600`).
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+use crate::keys::Algorithm;
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// The issuer identifier (OpenID Connect Discovery §3): an https URL in production.
+    /// With `listen` on port 0 and the default issuer, the real port is used.
+    pub issuer: String,
+    /// The address to listen on.
+    pub listen: SocketAddr,
+    /// `sqlite://PATH?mode=rwc` or `postgres://USER:PASSWORD@HOST/DB`.
+    pub database_url: String,
+    /// Maximum connections in the database pool.
+    pub database_max_connections: u32,
+    /// Development mode: demo host, client and user on an empty database.
+    pub dev: bool,
+    /// Folder of PEM signing keys: imported at start, written by `keys generate`.
+    pub keys_dir: PathBuf,
+    /// The signing algorithm for ID and access tokens: RS256, PS256, ES256 or EdDSA.
+    pub signing_alg: Algorithm,
+    pub tokens: TokenConfig,
+    pub session: SessionConfig,
+}
+
+/// Lifetimes in seconds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TokenConfig {
+    pub access_token_ttl: i64,
+    pub id_token_ttl: i64,
+    pub refresh_token_ttl: i64,
+    pub authorization_code_ttl: i64,
+    /// How long a rotated refresh token may still be presented (a client's retry after a
+    /// lost response) before its reuse revokes the whole family.
+    pub refresh_reuse_grace: i64,
+    /// The `aud` of access tokens (RFC 9068 §3): the resource servers' identifier.
+    /// Empty means the issuer itself.
+    pub access_token_audience: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SessionConfig {
+    /// SSO session lifetime in seconds of inactivity.
+    pub ttl: i64,
+    /// `auto` (Secure when the issuer is https), `always` or `never`.
+    pub secure_cookie: CookieSecurity,
+    pub cookie_name: String,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum CookieSecurity {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            issuer: "http://127.0.0.1:8080".to_owned(),
+            listen: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            database_url: "sqlite://tessera.db?mode=rwc".to_owned(),
+            database_max_connections: 16,
+            dev: false,
+            keys_dir: PathBuf::from("keys"),
+            signing_alg: Algorithm::RS256,
+            tokens: TokenConfig {
+                access_token_ttl: 300,
+                id_token_ttl: 300,
+                refresh_token_ttl: 30 * 24 * 3600,
+                authorization_code_ttl: 60,
+                refresh_reuse_grace: 10,
+                access_token_audience: String::new(),
+            },
+            session: SessionConfig {
+                ttl: 8 * 3600,
+                secure_cookie: CookieSecurity::Auto,
+                cookie_name: "tessera_session".to_owned(),
+            },
+        }
+    }
+}
+
+impl Config {
+    /// Loads defaults, then the TOML file (if it exists), then the environment.
+    ///
+    /// # Errors
+    /// When the file or a variable does not parse, or a value is out of range.
+    pub fn load(file: Option<&Path>) -> anyhow::Result<Self> {
+        let path = file.map_or_else(|| PathBuf::from("tessera.toml"), Path::to_path_buf);
+        if file.is_some() && !path.exists() {
+            anyhow::bail!("configuration file {} does not exist", path.display());
+        }
+        warn_unknown_env();
+        let config: Config = Figment::from(Serialized::defaults(Config::default()))
+            .merge(Toml::file(&path))
+            .merge(env_provider())
+            .extract()?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// # Errors
+    /// When a setting is unusable.
+    pub fn validate(&self) -> anyhow::Result<()> {
+        let issuer = url::Url::parse(&self.issuer)
+            .map_err(|e| anyhow::anyhow!("issuer {:?} is not a URL: {e}", self.issuer))?;
+        // OpenID Connect Discovery §3: https, no query or fragment.
+        if issuer.query().is_some() || issuer.fragment().is_some() {
+            anyhow::bail!("the issuer must not have a query or a fragment");
+        }
+        if issuer.scheme() != "https" && !self.dev && !is_loopback(&issuer) {
+            anyhow::bail!("the issuer must be an https URL outside development mode");
+        }
+        let t = &self.tokens;
+        for (name, v) in [
+            ("access_token_ttl", t.access_token_ttl),
+            ("id_token_ttl", t.id_token_ttl),
+            ("refresh_token_ttl", t.refresh_token_ttl),
+            ("authorization_code_ttl", t.authorization_code_ttl),
+            ("session.ttl", self.session.ttl),
+        ] {
+            if v <= 0 {
+                anyhow::bail!("tokens.{name} must be a positive number of seconds");
+            }
+        }
+        if t.refresh_reuse_grace < 0 {
+            anyhow::bail!("tokens.refresh_reuse_grace must not be negative");
+        }
+        Ok(())
+    }
+
+    /// The issuer without a trailing slash, the base of every endpoint URL.
+    #[must_use]
+    pub fn issuer_base(&self) -> &str {
+        self.issuer.trim_end_matches('/')
+    }
+
+    #[must_use]
+    pub fn secure_cookies(&self) -> bool {
+        match self.session.secure_cookie {
+            CookieSecurity::Always => true,
+            CookieSecurity::Never => false,
+            CookieSecurity::Auto => self.issuer.starts_with("https://"),
+        }
+    }
+
+    #[must_use]
+    pub fn access_token_audience(&self) -> &str {
+        if self.tokens.access_token_audience.is_empty() {
+            self.issuer_base()
+        } else {
+            &self.tokens.access_token_audience
+        }
+    }
+
+    /// The longest time a token signed now can stay valid: how long a retired key
+    /// must stay published.
+    #[must_use]
+    pub fn max_signed_token_ttl(&self) -> i64 {
+        self.tokens.access_token_ttl.max(self.tokens.id_token_ttl)
+    }
+}
+
+fn is_loopback(url: &url::Url) -> bool {
+    matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
+}
+
+fn env_provider() -> Env {
+    Env::prefixed("TESSERA_")
+        .split("__")
+        .ignore(&["CONFIG", "TEST_DATABASE_URL", "TEST_POSTGRES_URL", "LOG"])
+}
+
+/// Warns about `TESSERA_*` variables that match no setting: a typo should not be
+/// silently ignored.
+fn warn_unknown_env() {
+    const KNOWN: &[&str] = &[
+        "ISSUER",
+        "LISTEN",
+        "DATABASE_URL",
+        "DATABASE_MAX_CONNECTIONS",
+        "DEV",
+        "KEYS_DIR",
+        "SIGNING_ALG",
+        "TOKENS__",
+        "SESSION__",
+        "CONFIG",
+        "TEST_DATABASE_URL",
+        "TEST_POSTGRES_URL",
+        "LOG",
+    ];
+    for (name, _) in std::env::vars() {
+        if let Some(rest) = name.strip_prefix("TESSERA_") {
+            let known = KNOWN
+                .iter()
+                .any(|k| if k.ends_with("__") { rest.starts_with(k) } else { rest == *k });
+            if !known {
+                eprintln!("warning: environment variable {name} matches no Tessera setting");
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid_in_development() {
+        let config = Config { dev: true, ..Config::default() };
+        config.validate().unwrap();
+    }
+
+    #[test]
+    fn a_public_http_issuer_is_refused_outside_development() {
+        let config = Config { issuer: "http://id.example.com".into(), ..Config::default() };
+        assert!(config.validate().is_err());
+    }
+
+    #[test]
+    fn environment_overrides_the_file() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("t.toml", "issuer = \"https://file.example\"\n[tokens]\naccess_token_ttl = 60")?;
+            jail.set_env("TESSERA_TOKENS__ACCESS_TOKEN_TTL", "120");
+            let config = Config::load(Some(Path::new("t.toml"))).map_err(|e| e.to_string())?;
+            assert_eq!(config.issuer, "https://file.example");
+            assert_eq!(config.tokens.access_token_ttl, 120);
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,17 @@
+//! Domain types: newtypes, parsing and pure rules. No I/O, no axum, no SQL.
+
+pub mod client;
+pub mod profile;
+pub mod redirect_uri;
+pub mod scope;
+pub mod secret;
+pub mod time;
+pub mod user;
+
+pub use client::{Client, ClientType};
+pub use profile::SecurityProfile;
+pub use redirect_uri::RedirectUri;
+pub use scope::Scopes;
+pub use secret::{random_token, Secret, TokenHash};
+pub use time::{Clock, UnixTime};
+pub use user::User;

@@ -1,0 +1,200 @@
+//! The authorization endpoint (RFC 6749 §3.1, OpenID Connect Core §3.1.2), GET and
+//! POST alike, and its continuation once the user has signed in or consented.
+
+use axum::body::Bytes;
+use axum::extract::{Query, State};
+use axum::http::{Method, StatusCode, Uri};
+use axum::response::{IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+use super::error::PageError;
+use super::pages;
+use super::session::{self, PendingAuthorization, SsoSession};
+use super::state::AppState;
+use crate::domain::secret::random_id;
+use crate::domain::{random_token, TokenHash};
+use crate::oauth::authorize::{self, ResponseMode, ResponseTarget, UntrustedRequest};
+use crate::oauth::{ErrorCode, OAuthError};
+use crate::oidc::id_token;
+use crate::store::{CodeRecord, NewCode};
+
+pub async fn authorize(
+    State(state): State<AppState>,
+    session: Session,
+    method: Method,
+    uri: Uri,
+    body: Bytes,
+) -> Result<Response, PageError> {
+    let raw = if method == Method::POST { &body[..] } else { uri.query().unwrap_or_default().as_bytes() };
+    let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw)
+        .map_err(|_| PageError::BadRequest("The authorization request is malformed.".to_owned()))?;
+    let params = authorize::collect_params(pairs).map_err(untrusted)?;
+    let client_id = params.get("client_id").ok_or_else(|| untrusted(UntrustedRequest::MissingClient))?;
+    let client = state
+        .store
+        .find_client(client_id)
+        .await?
+        .ok_or_else(|| untrusted(UntrustedRequest::UnknownClient))?;
+    let target = authorize::check_redirect(&params, &client).map_err(untrusted)?;
+    // From here on, errors go back to the client.
+    let request = match authorize::validate(&params, &client, &target) {
+        Ok(request) => request,
+        Err(e) => return respond(&state, &target, &Err(e)),
+    };
+    if let Some(hint) = &request.id_token_hint {
+        if id_token::verify_hint(&state.issuer, hint).is_err() {
+            return respond(&state, &target, &Err(OAuthError::invalid_request("id_token_hint is not valid")));
+        }
+    }
+    let pending = session::new_pending(request, state.now());
+    proceed(&state, &session, pending).await
+}
+
+fn untrusted(e: UntrustedRequest) -> PageError {
+    PageError::BadRequest(e.to_string())
+}
+
+#[derive(Deserialize)]
+pub struct ContinueQuery {
+    request_id: String,
+}
+
+/// Where the login and consent pages send the browser back to.
+pub async fn get_continue(
+    State(state): State<AppState>,
+    session: Session,
+    Query(q): Query<ContinueQuery>,
+) -> Result<Response, PageError> {
+    let pending = session::load_pending(&session, &q.request_id)
+        .await?
+        .ok_or_else(|| PageError::BadRequest(expired_request().to_owned()))?;
+    proceed(&state, &session, pending).await
+}
+
+pub(super) fn expired_request() -> &'static str {
+    "This sign-in request has expired or was already completed. Go back to the application and start again."
+}
+
+/// Decides what the request still needs — a sign-in, a consent, or nothing — and
+/// either shows that step or answers the client.
+pub(super) async fn proceed(
+    state: &AppState,
+    session: &Session,
+    pending: PendingAuthorization,
+) -> Result<Response, PageError> {
+    let request = &pending.request;
+    let target = request.target();
+    let Some(client) = state.store.find_client(&request.client_id).await? else {
+        return Err(untrusted(UntrustedRequest::UnknownClient));
+    };
+    let sso = session::sso(session).await?;
+    if needs_login(state, sso.as_ref(), &pending, client.host_id.as_deref()) {
+        if request.prompt.none {
+            return respond(state, &target, &Err(OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in")));
+        }
+        session::save_pending(session, &pending).await?;
+        return Ok(Redirect::to(&format!("/login?request_id={}", pending.id)).into_response());
+    }
+    let Some(sso) = sso else {
+        return Err(PageError::internal("signed-in session vanished"));
+    };
+    let granted = state.store.granted_scopes(&sso.user_id, &client.client_id).await?;
+    let consented = request.scopes().is_subset(&granted);
+    // A consent given after this request arrived answers `prompt=consent`.
+    if !consented || (request.prompt.consent && !session_consented_after(session, &pending).await?) {
+        if request.prompt.none {
+            return respond(state, &target, &Err(OAuthError::new(ErrorCode::ConsentRequired, "the user has not consented")));
+        }
+        session::save_pending(session, &pending).await?;
+        return Ok(Redirect::to(&format!("/consent?request_id={}", pending.id)).into_response());
+    }
+    let code = issue_code(state, &sso, &pending).await?;
+    session::remove_pending(session, &pending.id).await?;
+    respond(state, &target, &Ok(code))
+}
+
+/// Whether the user must (again) sign in for this request.
+fn needs_login(state: &AppState, sso: Option<&SsoSession>, pending: &PendingAuthorization, client_host: Option<&str>) -> bool {
+    let Some(sso) = sso else { return true };
+    let request = &pending.request;
+    // prompt=login and select_account: a sign-in at or after the request.
+    if (request.prompt.login || request.prompt.select_account) && sso.auth_time < pending.created_at {
+        return true;
+    }
+    // max_age (Core §3.1.2.1): the sign-in must be recent enough.
+    if request.max_age.is_some_and(|max| state.now() - sso.auth_time > max) {
+        return true;
+    }
+    // The hint names another user than the one signed in.
+    if let Some(hint) = request.id_token_hint.as_deref().and_then(|h| id_token::verify_hint(&state.issuer, h).ok()) {
+        if hint.sub != sso.user_id {
+            return true;
+        }
+    }
+    // A client bound to a host needs a sign-in to that host.
+    client_host.is_some_and(|host| host != sso.host_id)
+}
+
+const CONSENTED: &str = "consented";
+
+async fn session_consented_after(session: &Session, pending: &PendingAuthorization) -> Result<bool, PageError> {
+    let consented: Option<Vec<String>> = session.get(CONSENTED).await?;
+    Ok(consented.is_some_and(|ids| ids.contains(&pending.id)))
+}
+
+/// Records that the user has just answered the consent page for this request.
+pub(super) async fn mark_consented(session: &Session, request_id: &str) -> Result<(), PageError> {
+    let mut ids: Vec<String> = session.get(CONSENTED).await?.unwrap_or_default();
+    ids.push(request_id.to_owned());
+    if ids.len() > 8 {
+        ids.remove(0);
+    }
+    session.insert(CONSENTED, ids).await?;
+    Ok(())
+}
+
+async fn issue_code(state: &AppState, sso: &SsoSession, pending: &PendingAuthorization) -> Result<String, PageError> {
+    let request = &pending.request;
+    let code = random_token();
+    state
+        .store
+        .create_code(&NewCode {
+            code_hash: TokenHash::of(&code).as_str().to_owned(),
+            record: CodeRecord {
+                family_id: random_id(),
+                client_id: request.client_id.clone(),
+                user_id: sso.user_id.clone(),
+                host_id: Some(sso.host_id.clone()),
+                redirect_uri: request.redirect_uri.as_str().to_owned(),
+                scope: request.scope.clone(),
+                nonce: request.nonce.clone(),
+                code_challenge: request.code_challenge.clone(),
+                auth_time: sso.auth_time,
+                sid: sso.sid.clone(),
+                amr: sso.amr.join(" "),
+            },
+            expires_at: state.now() + state.config.tokens.authorization_code_ttl,
+        })
+        .await?;
+    Ok(code)
+}
+
+/// Sends the authorization response (a code or an error) to the client's redirect URI,
+/// by redirect or by form post, with `state` and `iss` (RFC 9207).
+pub(super) fn respond(
+    state: &AppState,
+    target: &ResponseTarget,
+    result: &Result<String, OAuthError>,
+) -> Result<Response, PageError> {
+    let params = authorize::response_params(target, state.config.issuer_base(), result);
+    match target.response_mode {
+        ResponseMode::Query => {
+            let location = target.redirect_uri.with_query(&params);
+            Ok((StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, location)]).into_response())
+        }
+        ResponseMode::FormPost => {
+            pages::form_post(target.redirect_uri.as_str(), target.redirect_uri.origin().as_deref(), &params)
+        }
+    }
+}

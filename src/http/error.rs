@@ -1,0 +1,166 @@
+//! The one place that turns errors into responses: JSON errors for the machine
+//! endpoints (RFC 6749 §5.2, RFC 6750 §3), HTML pages for people. Internal failures
+//! are logged here, once, and shown without detail.
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use serde_json::json;
+
+use super::pages::{render_error_page};
+use crate::oauth::{ErrorCode, GrantError, OAuthError};
+
+/// An error from a JSON endpoint.
+#[derive(Debug)]
+pub enum ApiError {
+    /// A protocol error. `basic` is true when the client authenticated with HTTP Basic,
+    /// so that `invalid_client` carries `WWW-Authenticate` (RFC 6749 §5.2).
+    OAuth { error: OAuthError, basic: bool },
+    /// A bearer-token error at a protected resource (RFC 6750 §3.1). No code means the
+    /// request had no token at all.
+    Bearer(Option<OAuthError>),
+    Internal(String),
+}
+
+impl ApiError {
+    #[must_use]
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<OAuthError> for ApiError {
+    fn from(error: OAuthError) -> Self {
+        Self::OAuth { error, basic: false }
+    }
+}
+
+impl From<GrantError> for ApiError {
+    fn from(e: GrantError) -> Self {
+        match e {
+            GrantError::Protocol(error) => Self::OAuth { error, basic: false },
+            other => Self::internal(other),
+        }
+    }
+}
+
+impl From<crate::store::StoreError> for ApiError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+const REALM: &str = "tessera";
+
+fn no_store(mut response: Response) -> Response {
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    response
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::OAuth { error, basic } => {
+                let status = match error.code {
+                    ErrorCode::InvalidClient => StatusCode::UNAUTHORIZED,
+                    ErrorCode::ServerError => StatusCode::INTERNAL_SERVER_ERROR,
+                    ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+                    _ => StatusCode::BAD_REQUEST,
+                };
+                let body = json!({ "error": error.code.as_str(), "error_description": error.description });
+                let mut response = (status, axum::Json(body)).into_response();
+                if error.code == ErrorCode::InvalidClient && basic {
+                    response.headers_mut().insert(
+                        header::WWW_AUTHENTICATE,
+                        HeaderValue::from_static("Basic realm=\"tessera\""),
+                    );
+                }
+                no_store(response)
+            }
+            Self::Bearer(error) => {
+                let (status, challenge, body) = match &error {
+                    None => (StatusCode::UNAUTHORIZED, format!("Bearer realm=\"{REALM}\""), json!({})),
+                    Some(e) => {
+                        let status = match e.code {
+                            ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
+                            ErrorCode::InvalidRequest => StatusCode::BAD_REQUEST,
+                            _ => StatusCode::UNAUTHORIZED,
+                        };
+                        // The description is ours and never holds a quote.
+                        let challenge = format!(
+                            "Bearer realm=\"{REALM}\", error=\"{}\", error_description=\"{}\"",
+                            e.code.as_str(),
+                            e.description.replace('"', "'")
+                        );
+                        (status, challenge, json!({ "error": e.code.as_str(), "error_description": e.description }))
+                    }
+                };
+                let mut response = (status, axum::Json(body)).into_response();
+                if let Ok(value) = HeaderValue::from_str(&challenge) {
+                    response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+                }
+                no_store(response)
+            }
+            Self::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                let body = json!({ "error": "server_error", "error_description": "internal error" });
+                no_store((StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response())
+            }
+        }
+    }
+}
+
+/// An error shown to a person as a page.
+#[derive(Debug)]
+pub enum PageError {
+    /// A request we refuse, with a message safe to show.
+    BadRequest(String),
+    /// A form without a valid CSRF token.
+    Forbidden(String),
+    NotFound,
+    Internal(String),
+}
+
+impl PageError {
+    #[must_use]
+    pub fn internal(e: impl std::fmt::Display) -> Self {
+        Self::Internal(e.to_string())
+    }
+}
+
+impl From<crate::store::StoreError> for PageError {
+    fn from(e: crate::store::StoreError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<tower_sessions::session::Error> for PageError {
+    fn from(e: tower_sessions::session::Error) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl From<crate::keys::KeyError> for PageError {
+    fn from(e: crate::keys::KeyError) -> Self {
+        Self::internal(e)
+    }
+}
+
+impl IntoResponse for PageError {
+    fn into_response(self) -> Response {
+        let (status, message) = match self {
+            Self::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
+            Self::Forbidden(m) => (StatusCode::FORBIDDEN, m),
+            Self::NotFound => (StatusCode::NOT_FOUND, "This page does not exist.".to_owned()),
+            Self::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                (
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "Something went wrong on our side. Please try again later.".to_owned(),
+                )
+            }
+        };
+        render_error_page(status, &message)
+    }
+}

@@ -1,0 +1,35 @@
+//! Token revocation (RFC 7009). Revoking a refresh token revokes its whole grant (the
+//! access tokens issued with it too, §2.1); revoking an access token revokes that token.
+//! Unknown or foreign tokens get the same empty 200 (§2.2), so the endpoint cannot be
+//! used to probe tokens.
+
+use axum::body::Bytes;
+use axum::extract::State;
+use axum::http::{HeaderMap, StatusCode};
+use serde_json::Value;
+
+use super::error::ApiError;
+use super::state::AppState;
+use super::token::{authenticate_client, read_form};
+use crate::domain::TokenHash;
+use crate::oauth::OAuthError;
+
+pub async fn post_revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<StatusCode, ApiError> {
+    let form = read_form(&headers, &body)?;
+    let (client, _) = authenticate_client(&state, &headers, &form).await?;
+    let token = form.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let now = state.now();
+    if let Ok(claims) = state.issuer.verify_access_token(token, now) {
+        let ours = claims.get("client_id").and_then(Value::as_str) == Some(client.client_id.as_str());
+        let jti = claims.get("jti").and_then(Value::as_str);
+        let exp = claims.get("exp").and_then(Value::as_i64);
+        if let (true, Some(jti), Some(exp)) = (ours, jti, exp) {
+            state.store.revoke_access_token(jti, exp).await?;
+        }
+    } else if let Some(status) = state.store.refresh_token_status(TokenHash::of(token).as_str(), now).await? {
+        if status.record.client_id == client.client_id {
+            state.store.revoke_family(&status.record.family_id).await?;
+        }
+    }
+    Ok(StatusCode::OK)
+}

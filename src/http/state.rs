@@ -1,0 +1,56 @@
+//! What every handler shares.
+
+use std::sync::Arc;
+
+use crate::authn::PasswordVerifier;
+use crate::config::Config;
+use crate::domain::Clock;
+use crate::keys::KeyRing;
+use crate::oauth::tokens::TokenIssuer;
+use crate::store::Store;
+
+/// The application state: cheap to clone, one per node.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub store: Arc<dyn Store>,
+    pub keys: KeyRing,
+    pub issuer: TokenIssuer,
+    pub passwords: PasswordVerifier,
+    pub clock: Clock,
+    /// The discovery document, serialised once at start.
+    pub discovery: Arc<[u8]>,
+}
+
+impl AppState {
+    #[must_use]
+    pub fn new(config: Arc<Config>, store: Arc<dyn Store>, keys: KeyRing, clock: Clock) -> Self {
+        let issuer_url = config.issuer_base().to_owned();
+        let issuer = TokenIssuer {
+            keys: keys.clone(),
+            issuer: issuer_url.clone(),
+            audience: config.access_token_audience().to_owned(),
+            access_ttl: config.tokens.access_token_ttl,
+            id_ttl: config.tokens.id_token_ttl,
+        };
+        let metadata = crate::oidc::discovery::metadata(&issuer_url, keys.algorithm());
+        let discovery: Arc<[u8]> = Arc::from(serde_json::to_vec(&metadata).unwrap_or_default());
+        // One argon2 run holds 19 MiB; allow one per core, which saturates the CPU
+        // without letting a burst of sign-ins take the blocking pool.
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        Self {
+            config,
+            store,
+            keys,
+            issuer,
+            passwords: PasswordVerifier::new(cores),
+            clock,
+            discovery,
+        }
+    }
+
+    #[must_use]
+    pub fn now(&self) -> i64 {
+        self.clock.now()
+    }
+}

@@ -1,0 +1,246 @@
+//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6), one file each, and the
+//! parsing of a token request into one of them.
+
+mod authorization_code;
+mod client_credentials;
+mod refresh_token;
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::tokens::{AccessGrant, TokenIssuer};
+use super::{ErrorCode, GrantError, OAuthError};
+use crate::config::Config;
+use crate::domain::{random_token, Client, Scopes, TokenHash};
+use crate::oidc::id_token::{self, IdTokenClaims};
+use crate::store::{Issuance, NewFamily, RefreshRecord, Store};
+
+/// A token request, by `grant_type`.
+#[derive(Debug, Deserialize)]
+#[serde(tag = "grant_type", rename_all = "snake_case")]
+pub enum TokenRequest {
+    AuthorizationCode {
+        code: String,
+        redirect_uri: Option<String>,
+        code_verifier: Option<String>,
+    },
+    RefreshToken {
+        refresh_token: String,
+        scope: Option<String>,
+    },
+    ClientCredentials {
+        scope: Option<String>,
+    },
+}
+
+impl TokenRequest {
+    /// Parses the form of a token request.
+    ///
+    /// # Errors
+    /// `unsupported_grant_type` for a grant this server does not know, `invalid_request`
+    /// for a missing grant type or parameter.
+    pub fn from_form(form: &HashMap<String, String>) -> Result<Self, OAuthError> {
+        match form.get("grant_type").map(String::as_str) {
+            None => return Err(OAuthError::invalid_request("grant_type is required")),
+            Some("authorization_code" | "refresh_token" | "client_credentials") => {}
+            Some(other) => {
+                return Err(OAuthError::new(
+                    ErrorCode::UnsupportedGrantType,
+                    format!("grant_type {other} is not supported"),
+                ))
+            }
+        }
+        let object: serde_json::Map<String, serde_json::Value> =
+            form.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+        serde_json::from_value(object.into()).map_err(|e| {
+            // serde's message names the missing field, e.g. "missing field `code`".
+            OAuthError::invalid_request(e.to_string().replace('`', ""))
+        })
+    }
+
+    /// The grant type's name, for logs and metrics.
+    #[must_use]
+    pub fn grant_type(&self) -> &'static str {
+        match self {
+            Self::AuthorizationCode { .. } => "authorization_code",
+            Self::RefreshToken { .. } => "refresh_token",
+            Self::ClientCredentials { .. } => "client_credentials",
+        }
+    }
+}
+
+/// A successful token response (RFC 6749 §5.1; OpenID Connect Core §3.1.3.3).
+#[derive(Debug, Serialize)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub token_type: &'static str,
+    pub expires_in: i64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id_token: Option<String>,
+    pub scope: String,
+}
+
+/// What every grant needs.
+pub struct GrantContext<'a> {
+    pub store: &'a dyn Store,
+    pub issuer: &'a TokenIssuer,
+    pub config: &'a Config,
+    pub now: i64,
+}
+
+/// Runs the grant for an authenticated client.
+///
+/// # Errors
+/// The grant's protocol error, or an internal failure.
+pub async fn run(
+    ctx: &GrantContext<'_>,
+    client: &Client,
+    request: TokenRequest,
+) -> Result<TokenResponse, GrantError> {
+    let grant_type = request.grant_type();
+    if !client.allows_grant(grant_type) {
+        return Err(OAuthError::new(
+            ErrorCode::UnauthorizedClient,
+            format!("the client may not use the {grant_type} grant"),
+        )
+        .into());
+    }
+    match request {
+        TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
+            authorization_code::exchange(ctx, client, &code, redirect_uri.as_deref(), code_verifier.as_deref()).await
+        }
+        TokenRequest::RefreshToken { refresh_token, scope } => {
+            refresh_token::refresh(ctx, client, &refresh_token, scope.as_deref()).await
+        }
+        TokenRequest::ClientCredentials { scope } => client_credentials::issue(ctx, client, scope.as_deref()),
+    }
+}
+
+/// A user's grant, from a code or a refresh token.
+struct UserGrant<'a> {
+    family_id: &'a str,
+    user_id: &'a str,
+    host_id: Option<&'a str>,
+    scopes: &'a Scopes,
+    auth_time: i64,
+    sid: &'a str,
+    /// Space separated, as stored.
+    amr: &'a str,
+    nonce: Option<&'a str>,
+}
+
+/// Issues an access token, an ID token when `openid` was granted, and a refresh token
+/// when the client may refresh, and records them in one transaction. `new_family` is
+/// true on code redemption, false on refresh (the family exists).
+async fn issue_for_user(
+    ctx: &GrantContext<'_>,
+    client: &Client,
+    grant: &UserGrant<'_>,
+    new_family: bool,
+) -> Result<TokenResponse, GrantError> {
+    let amr: Vec<String> = grant.amr.split(' ').filter(|a| !a.is_empty()).map(str::to_owned).collect();
+    let profile = match grant.host_id {
+        Some(host) => Some(ctx.store.load_profile(grant.user_id, host).await?),
+        None => None,
+    };
+    let access = ctx.issuer.access_token(
+        &AccessGrant {
+            sub: grant.user_id,
+            client_id: &client.client_id,
+            scopes: grant.scopes,
+            auth_time: Some(grant.auth_time),
+            amr: Some(&amr),
+            profile: profile.as_ref(),
+        },
+        ctx.now,
+    )?;
+    let id_token = if grant.scopes.contains("openid") {
+        Some(id_token::mint(
+            ctx.issuer,
+            &IdTokenClaims {
+                sub: grant.user_id,
+                client_id: &client.client_id,
+                nonce: grant.nonce,
+                auth_time: grant.auth_time,
+                sid: grant.sid,
+                amr: &amr,
+                access_token: Some(&access.token),
+                profile: profile.as_ref().filter(|_| client.profile_in_id_token),
+            },
+            ctx.now,
+        )?)
+    } else {
+        None
+    };
+    let refresh_expires = ctx.now + ctx.config.tokens.refresh_token_ttl;
+    let refresh = client.allows_grant("refresh_token").then(|| {
+        let record = RefreshRecord {
+            family_id: grant.family_id.to_owned(),
+            client_id: client.client_id.clone(),
+            user_id: grant.user_id.to_owned(),
+            host_id: grant.host_id.map(str::to_owned),
+            scope: grant.scopes.to_string(),
+            auth_time: grant.auth_time,
+            sid: grant.sid.to_owned(),
+            amr: grant.amr.to_owned(),
+            expires_at: refresh_expires,
+        };
+        let token = random_token();
+        (TokenHash::of(&token), token, record)
+    });
+    ctx.store
+        .record_issuance(
+            &Issuance {
+                new_family: new_family.then_some(NewFamily {
+                    client_id: &client.client_id,
+                    user_id: grant.user_id,
+                    expires_at: refresh_expires.max(access.expires_at),
+                }),
+                family_id: grant.family_id,
+                refresh: refresh.as_ref().map(|(hash, _, record)| (hash.as_str(), record)),
+                access_jti: &access.jti,
+                access_expires_at: access.expires_at,
+            },
+            ctx.now,
+        )
+        .await?;
+    Ok(TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer",
+        expires_in: ctx.issuer.access_ttl,
+        refresh_token: refresh.map(|(_, token, _)| token),
+        id_token,
+        scope: grant.scopes.to_string(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn form(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+    }
+
+    #[test]
+    fn grant_types_parse_into_their_variant() {
+        let r = TokenRequest::from_form(&form(&[("grant_type", "authorization_code"), ("code", "c")])).unwrap();
+        assert!(matches!(r, TokenRequest::AuthorizationCode { ref code, .. } if code == "c"));
+        let r = TokenRequest::from_form(&form(&[("grant_type", "client_credentials")])).unwrap();
+        assert!(matches!(r, TokenRequest::ClientCredentials { scope: None }));
+    }
+
+    #[test]
+    fn unknown_and_missing_grants_have_their_errors() {
+        let e = TokenRequest::from_form(&form(&[("grant_type", "password")])).unwrap_err();
+        assert_eq!(e.code, ErrorCode::UnsupportedGrantType);
+        let e = TokenRequest::from_form(&form(&[])).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        let e = TokenRequest::from_form(&form(&[("grant_type", "refresh_token")])).unwrap_err();
+        assert_eq!(e.code, ErrorCode::InvalidRequest);
+        assert!(e.description.contains("refresh_token"), "{}", e.description);
+    }
+}

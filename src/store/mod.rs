@@ -1,0 +1,178 @@
+//! All SQL lives here, behind narrow traits, one file per aggregate.
+//!
+//! One set of portable queries serves SQLite and PostgreSQL through sqlx's `Any`
+//! driver: text ids, integer unix times and 0/1 flags, and `$N` placeholders numbered
+//! in ascending order of appearance (SQLite binds `$N` by order of first appearance,
+//! so the numbering and the order must agree). Single use is enforced inside one
+//! statement (`UPDATE … WHERE used_at IS NULL RETURNING …`), never read-then-write.
+
+mod clients;
+mod consent;
+mod grants;
+mod hosts;
+mod keys;
+mod sessions;
+mod users;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::{AnyPool, ConnectOptions, Executor};
+
+pub use clients::{ClientStore, NewClient};
+pub use consent::ConsentStore;
+pub use grants::{
+    CodeRecord, CodeUse, GrantStore, Issuance, NewCode, NewFamily, RefreshRecord, RefreshStatus,
+    RefreshUse,
+};
+pub use hosts::{Host, HostStore, NewHost};
+pub use keys::{KeyRecord, KeyStore};
+pub use sessions::SessionRows;
+pub use users::{NewUser, UserCredentials, UserStore};
+
+/// Errors of the store layer.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A unique constraint refused the write; names what was duplicated.
+    #[error("{0} already exists")]
+    Conflict(&'static str),
+    /// A referenced row does not exist.
+    #[error("{0} not found")]
+    NotFound(&'static str),
+    /// A stored value could not be interpreted.
+    #[error("corrupt stored value: {0}")]
+    Corrupt(String),
+    #[error("database error: {0}")]
+    Database(#[from] sqlx::Error),
+}
+
+pub type StoreResult<T> = Result<T, StoreError>;
+
+/// Which database the URL names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    /// # Errors
+    /// On a URL of any other database.
+    pub fn of_url(url: &str) -> Result<Self, StoreError> {
+        if url.starts_with("sqlite:") {
+            Ok(Self::Sqlite)
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            Ok(Self::Postgres)
+        } else {
+            Err(StoreError::Corrupt(format!(
+                "database URL must start with sqlite: or postgres: (got {})",
+                url.split(':').next().unwrap_or_default()
+            )))
+        }
+    }
+}
+
+/// Everything the rest of Tessera needs from the database.
+#[async_trait]
+pub trait Store:
+    ClientStore + ConsentStore + GrantStore + HostStore + KeyStore + SessionRows + UserStore
+{
+    /// Checks that the database answers (for `/readyz`).
+    async fn ping(&self) -> StoreResult<()>;
+}
+
+/// The SQL implementation of every store trait, on SQLite or PostgreSQL.
+#[derive(Clone, Debug)]
+pub struct SqlStore {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+impl SqlStore {
+    /// Connects to the database named by `url`, without running migrations.
+    ///
+    /// # Errors
+    /// When the URL is not SQLite or PostgreSQL or the database cannot be reached.
+    pub async fn connect(url: &str, max_connections: u32) -> StoreResult<Self> {
+        sqlx::any::install_default_drivers();
+        let backend = Backend::of_url(url)?;
+        let options = AnyConnectOptions::from_str(url)?.disable_statement_logging();
+        let pool = AnyPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(10))
+            .after_connect(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // WAL lets readers proceed while one writer writes; the busy
+                        // timeout makes a second writer wait instead of failing.
+                        conn.execute("PRAGMA journal_mode = WAL").await?;
+                        conn.execute("PRAGMA synchronous = NORMAL").await?;
+                        conn.execute("PRAGMA foreign_keys = ON").await?;
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
+                    }
+                    Ok(())
+                })
+            })
+            .connect_with(options)
+            .await?;
+        Ok(Self { pool, backend })
+    }
+
+    /// Runs the migrations of this backend (`migrations/sqlite` or `migrations/postgres`).
+    ///
+    /// # Errors
+    /// When a migration fails or the database has migrations this build does not know.
+    pub async fn migrate(&self) -> StoreResult<()> {
+        let migrator = match self.backend {
+            Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
+            Backend::Postgres => sqlx::migrate!("migrations/postgres"),
+        };
+        migrator
+            .run(&self.pool)
+            .await
+            .map_err(|e| StoreError::Database(e.into()))
+    }
+
+    #[must_use]
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Closes the pool, waiting for connections to be returned.
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+#[async_trait]
+impl Store for SqlStore {
+    async fn ping(&self) -> StoreResult<()> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+}
+
+/// Turns a unique-constraint violation into `Conflict(what)`, anything else into
+/// `Database`.
+pub(crate) fn on_unique(what: &'static str) -> impl FnOnce(sqlx::Error) -> StoreError {
+    move |e| match &e {
+        sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
+        _ => StoreError::Database(e),
+    }
+}
+
+pub(crate) fn flag(b: bool) -> i64 {
+    i64::from(b)
+}
+
+/// Lists are stored as newline-separated text: portable, and no value here (URIs,
+/// grant type names) can contain a newline.
+pub(crate) fn join_lines<S: AsRef<str>>(items: &[S]) -> String {
+    items.iter().map(AsRef::as_ref).collect::<Vec<_>>().join("\n")
+}
+
+pub(crate) fn split_lines(text: &str) -> Vec<String> {
+    text.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect()
+}

@@ -1,0 +1,205 @@
+//! Users and their hosts: `user_t`, `user_host_t`.
+
+use async_trait::async_trait;
+use sqlx::FromRow;
+
+use super::{flag, on_unique, SqlStore, StoreError, StoreResult};
+use crate::domain::{SecurityProfile, User};
+
+#[derive(Clone, Debug)]
+pub struct NewUser {
+    pub user_id: String,
+    pub email: String,
+    pub username: Option<String>,
+    /// An argon2id PHC string, or none for users who authenticate elsewhere.
+    pub password_hash: Option<String>,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub user_type: Option<String>,
+    pub verified: bool,
+}
+
+/// What the password check needs about a user found by login name.
+#[derive(Clone, Debug)]
+pub struct UserCredentials {
+    pub user: User,
+    pub password_hash: Option<String>,
+}
+
+#[derive(FromRow)]
+struct UserRow {
+    user_id: String,
+    email: String,
+    username: Option<String>,
+    password: Option<String>,
+    language: String,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    user_type: Option<String>,
+    verified: i64,
+    locked: i64,
+}
+
+impl UserRow {
+    fn into_credentials(self) -> UserCredentials {
+        UserCredentials {
+            password_hash: self.password,
+            user: User {
+                user_id: self.user_id,
+                email: self.email,
+                username: self.username,
+                first_name: self.first_name,
+                last_name: self.last_name,
+                language: self.language,
+                user_type: self.user_type,
+                verified: self.verified != 0,
+                locked: self.locked != 0,
+            },
+        }
+    }
+}
+
+const USER_COLUMNS: &str = "user_id, email, username, password, language, first_name, \
+                            last_name, user_type, verified, locked";
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    /// Creates a user and makes it a member of `host_id`, in one transaction.
+    async fn create_user(&self, user: &NewUser, host_id: &str, now: i64) -> StoreResult<()>;
+    /// Finds a user by email or username, case-insensitively.
+    async fn find_user_by_login(&self, login: &str) -> StoreResult<Option<UserCredentials>>;
+    async fn find_user(&self, user_id: &str) -> StoreResult<Option<User>>;
+    async fn list_users(&self, host_id: Option<&str>) -> StoreResult<Vec<User>>;
+    async fn set_password(&self, user_id: &str, password_hash: &str, now: i64)
+        -> StoreResult<()>;
+    /// The hosts a user belongs to, ordered by domain.
+    async fn user_hosts(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    /// The security profile of a user in a host, in one round trip.
+    async fn load_profile(&self, user_id: &str, host_id: &str) -> StoreResult<SecurityProfile>;
+}
+
+#[async_trait]
+impl UserStore for SqlStore {
+    async fn create_user(&self, user: &NewUser, host_id: &str, now: i64) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query(
+            "INSERT INTO user_t (user_id, email, username, password, first_name, last_name, \
+             user_type, verified, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
+        )
+        .bind(&user.user_id)
+        .bind(&user.email)
+        .bind(&user.username)
+        .bind(&user.password_hash)
+        .bind(&user.first_name)
+        .bind(&user.last_name)
+        .bind(&user.user_type)
+        .bind(flag(user.verified))
+        .bind(now)
+        .bind(now)
+        .execute(&mut *tx)
+        .await
+        .map_err(on_unique("a user with this email or username"))?;
+        sqlx::query("INSERT INTO user_host_t (host_id, user_id, created_at) VALUES ($1, $2, $3)")
+            .bind(host_id)
+            .bind(&user.user_id)
+            .bind(now)
+            .execute(&mut *tx)
+            .await
+            .map_err(|e| match &e {
+                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                    StoreError::NotFound("host")
+                }
+                _ => StoreError::Database(e),
+            })?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn find_user_by_login(&self, login: &str) -> StoreResult<Option<UserCredentials>> {
+        let sql = format!(
+            "SELECT {USER_COLUMNS} FROM user_t WHERE lower(email) = lower($1) \
+             OR lower(username) = lower($2)"
+        );
+        let row: Option<UserRow> = sqlx::query_as(&sql)
+            .bind(login)
+            .bind(login)
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(row.map(UserRow::into_credentials))
+    }
+
+    async fn find_user(&self, user_id: &str) -> StoreResult<Option<User>> {
+        let sql = format!("SELECT {USER_COLUMNS} FROM user_t WHERE user_id = $1");
+        let row: Option<UserRow> =
+            sqlx::query_as(&sql).bind(user_id).fetch_optional(&self.pool).await?;
+        Ok(row.map(|r| r.into_credentials().user))
+    }
+
+    async fn list_users(&self, host_id: Option<&str>) -> StoreResult<Vec<User>> {
+        let rows: Vec<UserRow> = match host_id {
+            Some(host) => {
+                let sql = format!(
+                    "SELECT {USER_COLUMNS} FROM user_t WHERE user_id IN \
+                     (SELECT user_id FROM user_host_t WHERE host_id = $1) ORDER BY email"
+                );
+                sqlx::query_as(&sql).bind(host).fetch_all(&self.pool).await?
+            }
+            None => {
+                let sql = format!("SELECT {USER_COLUMNS} FROM user_t ORDER BY email");
+                sqlx::query_as(&sql).fetch_all(&self.pool).await?
+            }
+        };
+        Ok(rows.into_iter().map(|r| r.into_credentials().user).collect())
+    }
+
+    async fn set_password(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        now: i64,
+    ) -> StoreResult<()> {
+        let done = sqlx::query("UPDATE user_t SET password = $1, updated_at = $2 WHERE user_id = $3")
+            .bind(password_hash)
+            .bind(now)
+            .bind(user_id)
+            .execute(&self.pool)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
+    }
+
+    async fn user_hosts(&self, user_id: &str) -> StoreResult<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT h.host_id FROM user_host_t uh JOIN host_t h ON h.host_id = uh.host_id \
+             WHERE uh.user_id = $1 ORDER BY h.domain",
+        )
+        .bind(user_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(h,)| h).collect())
+    }
+
+    async fn load_profile(&self, user_id: &str, host_id: &str) -> StoreResult<SecurityProfile> {
+        // The full profile (roles, groups, positions, attributes) arrives with the
+        // security-profile model; until then the profile holds the user type and host.
+        let row: Option<(Option<String>,)> = sqlx::query_as(
+            "SELECT u.user_type FROM user_t u JOIN user_host_t uh ON uh.user_id = u.user_id \
+             WHERE u.user_id = $1 AND uh.host_id = $2",
+        )
+        .bind(user_id)
+        .bind(host_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some((uty,)) = row else {
+            return Err(StoreError::NotFound("user in host"));
+        };
+        Ok(SecurityProfile {
+            uty,
+            host: Some(host_id.to_owned()),
+            ..SecurityProfile::default()
+        })
+    }
+}
