@@ -1,0 +1,351 @@
+//! `spawn_app()` and a `TestApp` with one method per endpoint, driving the pages as a
+//! browser would (cookie-keeping client that does not follow redirects).
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine;
+use reqwest::{Response, StatusCode};
+use sqlx::{Connection, Executor};
+use tessera::app::App;
+use tessera::authn::hash_password;
+use tessera::config::Config;
+use tessera::domain::secret::random_id;
+use tessera::domain::{Client, ClientType, RedirectUri, Scopes, Secret};
+use tessera::http::AppState;
+use tessera::oauth::pkce;
+use tessera::store::{NewClient, NewHost, NewUser};
+
+pub const REDIRECT_URI: &str = "https://rp.example/callback";
+pub const LOGOUT_URI: &str = "https://rp.example/logged-out";
+pub const PASSWORD: &str = "correct horse battery staple";
+pub const EMAIL: &str = "alice@example.com";
+pub const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
+
+pub struct TestApp {
+    pub issuer: String,
+    pub state: AppState,
+    /// A browser: keeps cookies, does not follow redirects.
+    pub browser: reqwest::Client,
+    pub host_id: String,
+    pub user_id: String,
+    /// A confidential client allowed every grant.
+    pub client_id: String,
+    pub client_secret: String,
+    /// A public client (PKCE, no secret).
+    pub public_client_id: String,
+    _dir: tempfile::TempDir,
+    _database: Option<PgDatabase>,
+}
+
+/// Tunes the configuration of one test's app.
+pub type Tweak = fn(&mut Config);
+
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+pub async fn spawn_app_with(tweak: Tweak) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (database_url, database) = match std::env::var("TESSERA_TEST_DATABASE_URL") {
+        Ok(server) if !server.is_empty() => {
+            let db = PgDatabase::create(&server).await;
+            (db.url.clone(), Some(db))
+        }
+        _ => (format!("sqlite://{}?mode=rwc", dir.path().join("tessera.db").display()), None),
+    };
+    let mut config = Config {
+        issuer: String::new(),
+        listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+        database_url,
+        database_max_connections: 5,
+        keys_dir: dir.path().join("keys"),
+        ..Config::default()
+    };
+    tweak(&mut config);
+    let app = App::build(config).await.expect("app builds");
+    let state = app.state().clone();
+    let issuer = state.config.issuer_base().to_owned();
+    tokio::spawn(app.run_until(std::future::pending()));
+
+    let now = state.now();
+    let host_id = random_id();
+    state
+        .store
+        .create_host(&NewHost { host_id: host_id.clone(), domain: format!("{host_id}.example"), name: "Example".into() }, now)
+        .await
+        .expect("host");
+    let user_id = random_id();
+    state
+        .store
+        .create_user(
+            &NewUser {
+                user_id: user_id.clone(),
+                email: EMAIL.into(),
+                username: Some("alice".into()),
+                password_hash: Some(hash_password(PASSWORD).expect("hash")),
+                first_name: Some("Alice".into()),
+                last_name: Some("Liddell".into()),
+                user_type: Some("C".into()),
+                verified: true,
+            },
+            &host_id,
+            now,
+        )
+        .await
+        .expect("user");
+    let secret = Secret::generate();
+    let client_id = random_id();
+    state
+        .store
+        .create_client(&NewClient { client: client(&client_id, ClientType::Confidential, Some(&secret)) }, now)
+        .await
+        .expect("client");
+    let public_client_id = random_id();
+    state
+        .store
+        .create_client(&NewClient { client: client(&public_client_id, ClientType::Public, None) }, now)
+        .await
+        .expect("public client");
+
+    let browser = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    TestApp {
+        issuer,
+        state,
+        browser,
+        host_id,
+        user_id,
+        client_id,
+        client_secret: secret.expose().to_owned(),
+        public_client_id,
+        _dir: dir,
+        _database: database,
+    }
+}
+
+pub fn client(client_id: &str, client_type: ClientType, secret: Option<&Secret>) -> Client {
+    let grants: &[&str] = match client_type {
+        ClientType::Confidential => &["authorization_code", "refresh_token", "client_credentials"],
+        ClientType::Public => &["authorization_code", "refresh_token"],
+    };
+    Client {
+        client_id: client_id.into(),
+        name: format!("App {client_id}"),
+        client_type,
+        secret_hash: secret.map(Secret::hash),
+        redirect_uris: vec![RedirectUri::parse(REDIRECT_URI).expect("uri")],
+        post_logout_redirect_uris: vec![RedirectUri::parse(LOGOUT_URI).expect("uri")],
+        grant_types: grants.iter().map(|g| (*g).to_owned()).collect(),
+        allowed_scopes: Scopes::parse("openid profile email offline_access api:read api:write").expect("scopes"),
+        require_pkce: true,
+        host_id: None,
+        profile_in_id_token: false,
+    }
+}
+
+/// A fresh PostgreSQL database for one test, dropped when the test ends.
+pub struct PgDatabase {
+    server: String,
+    name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    async fn create(server: &str) -> Self {
+        let name = format!("tessera_test_{}", random_id().to_lowercase().replace(['-', '_'], ""));
+        let mut conn = sqlx::PgConnection::connect(server).await.expect("connect to the test PostgreSQL server");
+        conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create database");
+        let mut url = url::Url::parse(server).expect("database URL");
+        url.set_path(&name);
+        Self { server: server.to_owned(), name, url: url.to_string() }
+    }
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let server = self.server.clone();
+        let name = self.name.clone();
+        // Drop runs inside the test's runtime; the clean-up gets a runtime of its own.
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                rt.block_on(async {
+                    if let Ok(mut conn) = sqlx::PgConnection::connect(&server).await {
+                        let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                    }
+                });
+            }
+        })
+        .join();
+    }
+}
+
+/// The value of a hidden form field in a page.
+pub fn hidden_field(html: &str, name: &str) -> Option<String> {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker)? + marker.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_owned())
+}
+
+pub fn location(response: &Response) -> String {
+    response
+        .headers()
+        .get("location")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned)
+        .unwrap_or_else(|| panic!("no Location header (status {})", response.status()))
+}
+
+/// The query parameters of a URL.
+pub fn query_of(url: &str) -> HashMap<String, String> {
+    url::Url::parse(url).expect("absolute URL").query_pairs().into_owned().collect()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.issuer)
+    }
+
+    /// The standard parameters of a valid authorization request by the confidential
+    /// client, with PKCE.
+    pub fn authorize_params(&self) -> Vec<(&'static str, String)> {
+        vec![
+            ("client_id", self.client_id.clone()),
+            ("redirect_uri", REDIRECT_URI.into()),
+            ("response_type", "code".into()),
+            ("scope", "openid profile email".into()),
+            ("state", "st-123".into()),
+            ("nonce", "n-456".into()),
+            ("code_challenge", pkce::s256_challenge(VERIFIER)),
+            ("code_challenge_method", "S256".into()),
+        ]
+    }
+
+    pub async fn get_authorize(&self, params: &[(&str, String)]) -> Response {
+        self.browser.get(self.url("/authorize")).query(params).send().await.expect("GET /authorize")
+    }
+
+    /// Follows redirects inside Tessera (relative or on the issuer) and stops at the
+    /// first response that is not one, or that leaves Tessera.
+    pub async fn follow(&self, mut response: Response) -> Response {
+        for _ in 0..10 {
+            if !response.status().is_redirection() {
+                return response;
+            }
+            let to = location(&response);
+            let absolute = if to.starts_with('/') { self.url(&to) } else { to.clone() };
+            if !absolute.starts_with(&self.issuer) {
+                return response;
+            }
+            response = self.browser.get(absolute).send().await.expect("follow redirect");
+        }
+        response
+    }
+
+    /// Fills in and submits the login form of a login page.
+    pub async fn submit_login(&self, page: Response, login: &str, password: &str) -> Response {
+        assert_eq!(page.status(), StatusCode::OK, "expected the login page");
+        let html = page.text().await.expect("body");
+        let form = [
+            ("csrf", hidden_field(&html, "csrf").expect("csrf field")),
+            ("request_id", hidden_field(&html, "request_id").unwrap_or_default()),
+            ("login", login.to_owned()),
+            ("password", password.to_owned()),
+        ];
+        self.browser.post(self.url("/login")).form(&form).send().await.expect("POST /login")
+    }
+
+    /// Answers the consent page.
+    pub async fn submit_consent(&self, page: Response, decision: &str) -> Response {
+        assert_eq!(page.status(), StatusCode::OK, "expected the consent page");
+        let html = page.text().await.expect("body");
+        assert!(html.contains("Allow access"), "not the consent page: {html}");
+        let form = [
+            ("csrf", hidden_field(&html, "csrf").expect("csrf field")),
+            ("request_id", hidden_field(&html, "request_id").expect("request_id field")),
+            ("decision", decision.to_owned()),
+        ];
+        self.browser.post(self.url("/consent")).form(&form).send().await.expect("POST /consent")
+    }
+
+    /// Runs an authorization request through login and consent as the browser would,
+    /// returning the final redirect to the client.
+    /// Whatever the session already has (a sign-in, a consent) is skipped, as a
+    /// browser would see it.
+    pub async fn sign_in_through(&self, authorize: Response) -> Response {
+        let mut response = self.follow(authorize).await;
+        let mut done = Vec::new();
+        loop {
+            let path = response.url().path().to_owned();
+            if response.status() != StatusCode::OK || done.contains(&path) {
+                return response;
+            }
+            response = match path.as_str() {
+                "/login" => self.submit_login(response, EMAIL, PASSWORD).await,
+                "/consent" => self.submit_consent(response, "allow").await,
+                _ => return response,
+            };
+            done.push(path);
+            response = self.follow(response).await;
+        }
+    }
+
+    /// A code for the standard request.
+    pub async fn code(&self) -> String {
+        let response = self.sign_in_through(self.get_authorize(&self.authorize_params()).await).await;
+        let params = query_of(&location(&response));
+        params.get("code").cloned().unwrap_or_else(|| panic!("no code: {params:?}"))
+    }
+
+    pub fn basic(&self) -> String {
+        format!("Basic {}", STANDARD.encode(format!("{}:{}", self.client_id, self.client_secret)))
+    }
+
+    /// POSTs a form to the token endpoint with the confidential client's Basic credentials.
+    pub async fn post_token(&self, form: &[(&str, &str)]) -> Response {
+        self.post_form_as("/token", form, Some(&self.basic())).await
+    }
+
+    pub async fn post_form_as(&self, path: &str, form: &[(&str, &str)], authorization: Option<&str>) -> Response {
+        let mut request = reqwest::Client::new().post(self.url(path)).form(form);
+        if let Some(a) = authorization {
+            request = request.header("authorization", a);
+        }
+        request.send().await.expect("POST")
+    }
+
+    /// Exchanges a code from `code()` for tokens.
+    pub async fn tokens(&self) -> serde_json::Value {
+        let code = self.code().await;
+        let response = self
+            .post_token(&[
+                ("grant_type", "authorization_code"),
+                ("code", &code),
+                ("redirect_uri", REDIRECT_URI),
+                ("code_verifier", VERIFIER),
+            ])
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("json")
+    }
+
+    pub async fn introspect(&self, token: &str) -> serde_json::Value {
+        let response = self.post_form_as("/introspect", &[("token", token)], Some(&self.basic())).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("json")
+    }
+}
+
+/// Asserts an RFC 6749 §5.2 error body and returns it.
+pub async fn assert_oauth_error(response: Response, status: StatusCode, code: &str) -> serde_json::Value {
+    assert_eq!(response.status(), status);
+    assert_eq!(response.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+    let body: serde_json::Value = response.json().await.expect("json error");
+    assert_eq!(body["error"], code, "{body}");
+    body
+}

@@ -1,0 +1,12 @@
+//! API tests: one binary, each test on its own app (port 0) and its own fresh
+//! database — SQLite by default, PostgreSQL when `TESSERA_TEST_DATABASE_URL` is set.
+
+mod helpers;
+
+mod authorize;
+mod discovery;
+mod flow;
+mod keys;
+mod logout;
+mod tokens;
+mod userinfo;
