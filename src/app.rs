@@ -49,7 +49,11 @@ impl App {
             crate::demo::ensure(&*store, &config, clock.now()).await?;
         }
         let state = AppState::new(Arc::new(config), store.clone(), keys, clock);
-        Ok(Self { listener, state, store })
+        Ok(Self {
+            listener,
+            state,
+            store,
+        })
     }
 
     #[must_use]
@@ -74,7 +78,10 @@ impl App {
     ///
     /// # Errors
     /// When the server fails.
-    pub async fn run_until(self, shutdown: impl std::future::Future<Output = ()> + Send + 'static) -> anyhow::Result<()> {
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> anyhow::Result<()> {
         let background = tokio::spawn(maintain(self.state.clone()));
         let router = http::router(self.state.clone());
         tracing::info!(
@@ -83,7 +90,9 @@ impl App {
             self.listener.local_addr()?,
             self.state.config.issuer_base()
         );
-        axum::serve(self.listener, router).with_graceful_shutdown(shutdown).await?;
+        axum::serve(self.listener, router)
+            .with_graceful_shutdown(shutdown)
+            .await?;
         background.abort();
         self.store.close().await;
         Ok(())
@@ -97,8 +106,16 @@ impl App {
 pub async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
     let store = SqlStore::connect(&config.database_url, config.database_max_connections)
         .await
-        .with_context(|| format!("cannot open the database {}", redact_url(&config.database_url)))?;
-    store.migrate().await.context("cannot migrate the database")?;
+        .with_context(|| {
+            format!(
+                "cannot open the database {}",
+                redact_url(&config.database_url)
+            )
+        })?;
+    store
+        .migrate()
+        .await
+        .context("cannot migrate the database")?;
     Ok(store)
 }
 
@@ -106,12 +123,23 @@ pub async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
 ///
 /// # Errors
 /// When a key file or the store fails.
-pub async fn prepare_keys(store: &dyn Store, config: &Config, now: i64) -> anyhow::Result<Vec<crate::store::KeyRecord>> {
+pub async fn prepare_keys(
+    store: &dyn Store,
+    config: &Config,
+    now: i64,
+) -> anyhow::Result<Vec<crate::store::KeyRecord>> {
     let imported = keys::import_dir(store, &config.keys_dir, config.signing_alg, now).await?;
     for kid in imported {
         tracing::info!(%kid, "imported signing key from {}", config.keys_dir.display());
     }
-    Ok(keys::ensure_ready(store, config.signing_alg, Some(&config.keys_dir), config.max_signed_token_ttl(), now).await?)
+    Ok(keys::ensure_ready(
+        store,
+        config.signing_alg,
+        Some(&config.keys_dir),
+        config.max_signed_token_ttl(),
+        now,
+    )
+    .await?)
 }
 
 /// The database URL without its password, for messages.

@@ -180,9 +180,12 @@ fn is_loopback(url: &url::Url) -> bool {
 }
 
 fn env_provider() -> Env {
-    Env::prefixed("TESSERA_")
-        .split("__")
-        .ignore(&["CONFIG", "TEST_DATABASE_URL", "TEST_POSTGRES_URL", "LOG"])
+    Env::prefixed("TESSERA_").split("__").ignore(&[
+        "CONFIG",
+        "TEST_DATABASE_URL",
+        "TEST_POSTGRES_URL",
+        "LOG",
+    ])
 }
 
 /// Warns about `TESSERA_*` variables that match no setting: a typo should not be
@@ -205,9 +208,13 @@ fn warn_unknown_env() {
     ];
     for (name, _) in std::env::vars() {
         if let Some(rest) = name.strip_prefix("TESSERA_") {
-            let known = KNOWN
-                .iter()
-                .any(|k| if k.ends_with("__") { rest.starts_with(k) } else { rest == *k });
+            let known = KNOWN.iter().any(|k| {
+                if k.ends_with("__") {
+                    rest.starts_with(k)
+                } else {
+                    rest == *k
+                }
+            });
             if !known {
                 eprintln!("warning: environment variable {name} matches no Tessera setting");
             }
@@ -221,20 +228,40 @@ mod tests {
 
     #[test]
     fn defaults_are_valid_in_development() {
-        let config = Config { dev: true, ..Config::default() };
+        let config = Config {
+            dev: true,
+            ..Config::default()
+        };
         config.validate().unwrap();
     }
 
     #[test]
+    fn the_example_file_documents_the_defaults() {
+        let text = include_str!("../tessera.example.toml");
+        let example: Config = Figment::from(Toml::string(text)).extract().unwrap();
+        assert_eq!(
+            serde_json::to_value(&example).unwrap(),
+            serde_json::to_value(Config::default()).unwrap()
+        );
+    }
+
+    #[test]
     fn a_public_http_issuer_is_refused_outside_development() {
-        let config = Config { issuer: "http://id.example.com".into(), ..Config::default() };
+        let config = Config {
+            issuer: "http://id.example.com".into(),
+            ..Config::default()
+        };
         assert!(config.validate().is_err());
     }
 
     #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail fixes the closure's error type
     fn environment_overrides_the_file() {
         figment::Jail::expect_with(|jail| {
-            jail.create_file("t.toml", "issuer = \"https://file.example\"\n[tokens]\naccess_token_ttl = 60")?;
+            jail.create_file(
+                "t.toml",
+                "issuer = \"https://file.example\"\n[tokens]\naccess_token_ttl = 60",
+            )?;
             jail.set_env("TESSERA_TOKENS__ACCESS_TOKEN_TTL", "120");
             let config = Config::load(Some(Path::new("t.toml"))).map_err(|e| e.to_string())?;
             assert_eq!(config.issuer, "https://file.example");

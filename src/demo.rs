@@ -25,7 +25,14 @@ pub async fn ensure(store: &dyn Store, config: &Config, now: i64) -> anyhow::Res
     }
     let host_id = random_id();
     store
-        .create_host(&NewHost { host_id: host_id.clone(), domain: "demo.tessera.local".into(), name: "Demo".into() }, now)
+        .create_host(
+            &NewHost {
+                host_id: host_id.clone(),
+                domain: "demo.tessera.local".into(),
+                name: "Demo".into(),
+            },
+            now,
+        )
         .await?;
     let secret = Secret::generate();
     let redirect = "http://127.0.0.1:8081/callback";
@@ -34,9 +41,16 @@ pub async fn ensure(store: &dyn Store, config: &Config, now: i64) -> anyhow::Res
         name: "Demo application".into(),
         client_type: ClientType::Confidential,
         secret_hash: Some(secret.hash()),
-        redirect_uris: vec![RedirectUri::parse(redirect)?, RedirectUri::parse("http://localhost:8081/callback")?],
+        redirect_uris: vec![
+            RedirectUri::parse(redirect)?,
+            RedirectUri::parse("http://localhost:8081/callback")?,
+        ],
         post_logout_redirect_uris: vec![RedirectUri::parse("http://127.0.0.1:8081/")?],
-        grant_types: vec!["authorization_code".into(), "refresh_token".into(), "client_credentials".into()],
+        grant_types: vec![
+            "authorization_code".into(),
+            "refresh_token".into(),
+            "client_credentials".into(),
+        ],
         allowed_scopes: Scopes::parse("openid profile email offline_access")?,
         require_pkce: true,
         host_id: Some(host_id.clone()),
@@ -72,5 +86,8 @@ pub async fn ensure(store: &dyn Store, config: &Config, now: i64) -> anyhow::Res
 }
 
 fn print_discovery(config: &Config) {
-    println!("  Discovery:     {}/.well-known/openid-configuration", config.issuer_base());
+    println!(
+        "  Discovery:     {}/.well-known/openid-configuration",
+        config.issuer_base()
+    );
 }

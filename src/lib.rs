@@ -3,12 +3,12 @@
 
 pub mod app; // App::build (pools, migrations, keys, router), port(), run()
 pub mod authn; // who the user is: local passwords (argon2id)
-pub mod config; // defaults → tessera.toml → TESSERA_* environment
 pub mod cli; // one file per subcommand group
+pub mod config; // defaults → tessera.toml → TESSERA_* environment
 pub mod demo; // development mode's demo host, client and user
 pub mod domain; // newtypes and parsing, no I/O
+pub mod http;
 pub mod keys; // signing keys: states, signing, JWKS
 pub mod oauth; // OAuth 2.0 rules and grants, no axum, no SQL
 pub mod oidc; // OpenID Connect rules: discovery, ID tokens, userinfo, logout
-pub mod store; // every SQL statement, behind narrow traits
-pub mod http; // axum handlers, pages, error mapping
+pub mod store; // every SQL statement, behind narrow traits // axum handlers, pages, error mapping

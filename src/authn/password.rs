@@ -51,7 +51,9 @@ fn verify_blocking(password: &str, phc: Option<&str>) -> bool {
         return false;
     };
     // The hash's own parameters decide the cost, so old hashes still verify.
-    let ok = argon2().verify_password(password.as_bytes(), &parsed).is_ok();
+    let ok = argon2()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok();
     ok && known
 }
 
@@ -65,7 +67,9 @@ pub struct PasswordVerifier {
 impl PasswordVerifier {
     #[must_use]
     pub fn new(limit: usize) -> Self {
-        Self { permits: Arc::new(Semaphore::new(limit.max(1))) }
+        Self {
+            permits: Arc::new(Semaphore::new(limit.max(1))),
+        }
     }
 
     /// Whether `password` matches `phc`; with `phc` absent (unknown user, or a user
@@ -74,7 +78,11 @@ impl PasswordVerifier {
     /// # Errors
     /// When the blocking task fails.
     pub async fn verify(&self, password: &str, phc: Option<&str>) -> Result<bool, PasswordError> {
-        let _permit = self.permits.acquire().await.map_err(|_| PasswordError::Task)?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| PasswordError::Task)?;
         let password = password.to_owned();
         let phc = phc.map(str::to_owned);
         tokio::task::spawn_blocking(move || verify_blocking(&password, phc.as_deref()))
@@ -87,7 +95,11 @@ impl PasswordVerifier {
     /// # Errors
     /// When hashing or the task fails.
     pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
-        let _permit = self.permits.acquire().await.map_err(|_| PasswordError::Task)?;
+        let _permit = self
+            .permits
+            .acquire()
+            .await
+            .map_err(|_| PasswordError::Task)?;
         let password = password.to_owned();
         tokio::task::spawn_blocking(move || hash_password(&password))
             .await
@@ -111,7 +123,10 @@ mod tests {
         let phc = hash_password("correct horse").unwrap();
         assert!(verifier.verify("correct horse", Some(&phc)).await.unwrap());
         assert!(!verifier.verify("wrong", Some(&phc)).await.unwrap());
-        assert!(!verifier.verify("tessera-dummy-password", None).await.unwrap());
+        assert!(!verifier
+            .verify("tessera-dummy-password", None)
+            .await
+            .unwrap());
         assert!(!verifier.verify("x", Some("not a hash")).await.unwrap());
     }
 }

@@ -71,7 +71,10 @@ pub async fn run(config: &Config, cmd: ClientCommand) -> anyhow::Result<()> {
             id,
         } => {
             for g in &grants {
-                anyhow::ensure!(GRANTS.contains(&g.as_str()), "unknown grant type {g:?}; use one of {GRANTS:?}");
+                anyhow::ensure!(
+                    GRANTS.contains(&g.as_str()),
+                    "unknown grant type {g:?}; use one of {GRANTS:?}"
+                );
             }
             anyhow::ensure!(
                 !(public && grants.iter().any(|g| g == "client_credentials")),
@@ -87,14 +90,24 @@ pub async fn run(config: &Config, cmd: ClientCommand) -> anyhow::Result<()> {
                     .collect()
             };
             let host_id = match host {
-                Some(h) => Some(store.find_host(&h).await?.ok_or_else(|| anyhow::anyhow!("no host {h:?}"))?.host_id),
+                Some(h) => Some(
+                    store
+                        .find_host(&h)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no host {h:?}"))?
+                        .host_id,
+                ),
                 None => None,
             };
             let secret = (!public).then(Secret::generate);
             let client = Client {
                 client_id: id.unwrap_or_else(random_id),
                 name,
-                client_type: if public { ClientType::Public } else { ClientType::Confidential },
+                client_type: if public {
+                    ClientType::Public
+                } else {
+                    ClientType::Confidential
+                },
                 secret_hash: secret.as_ref().map(Secret::hash),
                 redirect_uris: parse(&redirect_uris)?,
                 post_logout_redirect_uris: parse(&post_logout_redirect_uris)?,
@@ -104,7 +117,14 @@ pub async fn run(config: &Config, cmd: ClientCommand) -> anyhow::Result<()> {
                 host_id,
                 profile_in_id_token,
             };
-            store.create_client(&NewClient { client: client.clone() }, now()).await?;
+            store
+                .create_client(
+                    &NewClient {
+                        client: client.clone(),
+                    },
+                    now(),
+                )
+                .await?;
             println!("client_id:     {}", client.client_id);
             if let Some(secret) = secret {
                 println!("client_secret: {}", secret.expose());
@@ -122,11 +142,18 @@ pub async fn run(config: &Config, cmd: ClientCommand) -> anyhow::Result<()> {
                         c.name,
                         c.client_type.as_str().to_owned(),
                         c.grant_types.join(","),
-                        c.redirect_uris.iter().map(RedirectUri::as_str).collect::<Vec<_>>().join(" "),
+                        c.redirect_uris
+                            .iter()
+                            .map(RedirectUri::as_str)
+                            .collect::<Vec<_>>()
+                            .join(" "),
                     ]
                 })
                 .collect();
-            print_table(&["CLIENT_ID", "NAME", "TYPE", "GRANTS", "REDIRECT_URIS"], &rows);
+            print_table(
+                &["CLIENT_ID", "NAME", "TYPE", "GRANTS", "REDIRECT_URIS"],
+                &rows,
+            );
         }
         ClientCommand::RotateSecret { client_id } => {
             let secret = Secret::generate();

@@ -30,7 +30,16 @@ pub async fn run(config: &Config, cmd: HostCommand) -> anyhow::Result<()> {
     match cmd {
         HostCommand::Add { domain, name, id } => {
             let host_id = id.unwrap_or_else(random_id);
-            store.create_host(&NewHost { host_id: host_id.clone(), domain, name }, now()).await?;
+            store
+                .create_host(
+                    &NewHost {
+                        host_id: host_id.clone(),
+                        domain,
+                        name,
+                    },
+                    now(),
+                )
+                .await?;
             println!("Created host {host_id}");
         }
         HostCommand::List => {

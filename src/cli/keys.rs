@@ -30,18 +30,43 @@ pub async fn run(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
                 .list_keys()
                 .await?
                 .into_iter()
-                .map(|k| vec![k.kid, k.alg, k.state, k.created_at.to_string(), fmt_time(k.activated_at), fmt_time(k.remove_after)])
+                .map(|k| {
+                    vec![
+                        k.kid,
+                        k.alg,
+                        k.state,
+                        k.created_at.to_string(),
+                        fmt_time(k.activated_at),
+                        fmt_time(k.remove_after),
+                    ]
+                })
                 .collect();
-            print_table(&["KID", "ALG", "STATE", "CREATED", "ACTIVATED", "REMOVE_AFTER"], &rows);
+            print_table(
+                &[
+                    "KID",
+                    "ALG",
+                    "STATE",
+                    "CREATED",
+                    "ACTIVATED",
+                    "REMOVE_AFTER",
+                ],
+                &rows,
+            );
         }
         KeysCommand::Generate => {
             crate::app::prepare_keys(&store, config, now()).await?;
-            println!("An active and a next {} key exist.", config.signing_alg.as_str());
+            println!(
+                "An active and a next {} key exist.",
+                config.signing_alg.as_str()
+            );
         }
         KeysCommand::Rotate => {
             let alg: Algorithm = config.signing_alg;
             let kid = keys::rotate(&store, alg, dir, config.max_signed_token_ttl(), now()).await?;
-            println!("Key {kid} is now {}; running nodes follow within a minute.", KeyState::Active.as_str());
+            println!(
+                "Key {kid} is now {}; running nodes follow within a minute.",
+                KeyState::Active.as_str()
+            );
         }
     }
     Ok(())

@@ -62,9 +62,20 @@ fn password(from_stdin: bool) -> anyhow::Result<(Secret, bool)> {
 pub async fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
     let store = crate::app::open_store(config).await?;
     match cmd {
-        UserCommand::Add { email, host, username, first_name, last_name, user_type, password_stdin } => {
+        UserCommand::Add {
+            email,
+            host,
+            username,
+            first_name,
+            last_name,
+            user_type,
+            password_stdin,
+        } => {
             anyhow::ensure!(email.contains('@'), "{email:?} is not an email address");
-            let host = store.find_host(&host).await?.ok_or_else(|| anyhow::anyhow!("no host {host:?}"))?;
+            let host = store
+                .find_host(&host)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no host {host:?}"))?;
             anyhow::ensure!(
                 host.user_type_model.contains(user_type.as_str()) && user_type.len() == 1,
                 "user type {user_type:?} is not one of host {}'s types ({})",
@@ -96,7 +107,13 @@ pub async fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
         }
         UserCommand::List { host } => {
             let host_id = match host {
-                Some(h) => Some(store.find_host(&h).await?.ok_or_else(|| anyhow::anyhow!("no host {h:?}"))?.host_id),
+                Some(h) => Some(
+                    store
+                        .find_host(&h)
+                        .await?
+                        .ok_or_else(|| anyhow::anyhow!("no host {h:?}"))?
+                        .host_id,
+                ),
                 None => None,
             };
             let rows: Vec<Vec<String>> = store
@@ -109,19 +126,31 @@ pub async fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
                         u.email,
                         u.username.unwrap_or_default(),
                         u.user_type.unwrap_or_default(),
-                        if u.locked { "locked".into() } else { String::new() },
+                        if u.locked {
+                            "locked".into()
+                        } else {
+                            String::new()
+                        },
                     ]
                 })
                 .collect();
             print_table(&["USER_ID", "EMAIL", "USERNAME", "TYPE", "STATE"], &rows);
         }
-        UserCommand::SetPassword { user, password_stdin } => {
+        UserCommand::SetPassword {
+            user,
+            password_stdin,
+        } => {
             let found = match store.find_user_by_login(&user).await? {
                 Some(c) => c.user,
-                None => store.find_user(&user).await?.ok_or_else(|| anyhow::anyhow!("no user {user:?}"))?,
+                None => store
+                    .find_user(&user)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no user {user:?}"))?,
             };
             let (secret, generated) = password(password_stdin)?;
-            store.set_password(&found.user_id, &hash_password(secret.expose())?, now()).await?;
+            store
+                .set_password(&found.user_id, &hash_password(secret.expose())?, now())
+                .await?;
             println!("Password set for {}", found.email);
             if generated {
                 println!("password: {}", secret.expose());

@@ -103,6 +103,9 @@ mod tests {
             ("country".to_owned(), "CAN".to_owned()),
             ("odd~key".to_owned(), "a^b\\c".to_owned()),
         ];
-        assert_eq!(encode_attributes(&att), "country^=^CAN~odd\\~key^=^a\\^b\\\\c");
+        assert_eq!(
+            encode_attributes(&att),
+            "country^=^CAN~odd\\~key^=^a\\^b\\\\c"
+        );
     }
 }

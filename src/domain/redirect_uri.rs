@@ -80,15 +80,30 @@ mod tests {
     #[test]
     fn matching_is_exact() {
         let registered = vec![RedirectUri::parse("https://app.example/cb").unwrap()];
-        assert!(RedirectUri::is_registered("https://app.example/cb", &registered));
-        assert!(!RedirectUri::is_registered("https://app.example/cb/", &registered));
-        assert!(!RedirectUri::is_registered("https://APP.example/cb", &registered));
-        assert!(!RedirectUri::is_registered("https://app.example/cb?x=1", &registered));
+        assert!(RedirectUri::is_registered(
+            "https://app.example/cb",
+            &registered
+        ));
+        assert!(!RedirectUri::is_registered(
+            "https://app.example/cb/",
+            &registered
+        ));
+        assert!(!RedirectUri::is_registered(
+            "https://APP.example/cb",
+            &registered
+        ));
+        assert!(!RedirectUri::is_registered(
+            "https://app.example/cb?x=1",
+            &registered
+        ));
     }
 
     #[test]
     fn fragments_and_relative_uris_are_refused() {
-        assert_eq!(RedirectUri::parse("/cb"), Err(RedirectUriError::NotAbsolute));
+        assert_eq!(
+            RedirectUri::parse("/cb"),
+            Err(RedirectUriError::NotAbsolute)
+        );
         assert_eq!(
             RedirectUri::parse("https://a.example/cb#x"),
             Err(RedirectUriError::Fragment)

@@ -26,11 +26,17 @@ pub async fn authorize(
     uri: Uri,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let raw = if method == Method::POST { &body[..] } else { uri.query().unwrap_or_default().as_bytes() };
+    let raw = if method == Method::POST {
+        &body[..]
+    } else {
+        uri.query().unwrap_or_default().as_bytes()
+    };
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw)
         .map_err(|_| PageError::BadRequest("The authorization request is malformed.".to_owned()))?;
     let params = authorize::collect_params(pairs).map_err(untrusted)?;
-    let client_id = params.get("client_id").ok_or_else(|| untrusted(UntrustedRequest::MissingClient))?;
+    let client_id = params
+        .get("client_id")
+        .ok_or_else(|| untrusted(UntrustedRequest::MissingClient))?;
     let client = state
         .store
         .find_client(client_id)
@@ -44,7 +50,11 @@ pub async fn authorize(
     };
     if let Some(hint) = &request.id_token_hint {
         if id_token::verify_hint(&state.issuer, hint).is_err() {
-            return respond(&state, &target, &Err(OAuthError::invalid_request("id_token_hint is not valid")));
+            return respond(
+                &state,
+                &target,
+                &Err(OAuthError::invalid_request("id_token_hint is not valid")),
+            );
         }
     }
     let pending = session::new_pending(request, state.now());
@@ -91,7 +101,14 @@ pub(super) async fn proceed(
     let sso = session::sso(session).await?;
     if needs_login(state, sso.as_ref(), &pending, client.host_id.as_deref()) {
         if request.prompt.none {
-            return respond(state, &target, &Err(OAuthError::new(ErrorCode::LoginRequired, "the user is not signed in")));
+            return respond(
+                state,
+                &target,
+                &Err(OAuthError::new(
+                    ErrorCode::LoginRequired,
+                    "the user is not signed in",
+                )),
+            );
         }
         session::save_pending(session, &pending).await?;
         return Ok(Redirect::to(&format!("/login?request_id={}", pending.id)).into_response());
@@ -99,12 +116,23 @@ pub(super) async fn proceed(
     let Some(sso) = sso else {
         return Err(PageError::internal("signed-in session vanished"));
     };
-    let granted = state.store.granted_scopes(&sso.user_id, &client.client_id).await?;
+    let granted = state
+        .store
+        .granted_scopes(&sso.user_id, &client.client_id)
+        .await?;
     let consented = request.scopes().is_subset(&granted);
     // A consent given after this request arrived answers `prompt=consent`.
-    if !consented || (request.prompt.consent && !session_consented_after(session, &pending).await?) {
+    if !consented || (request.prompt.consent && !session_consented_after(session, &pending).await?)
+    {
         if request.prompt.none {
-            return respond(state, &target, &Err(OAuthError::new(ErrorCode::ConsentRequired, "the user has not consented")));
+            return respond(
+                state,
+                &target,
+                &Err(OAuthError::new(
+                    ErrorCode::ConsentRequired,
+                    "the user has not consented",
+                )),
+            );
         }
         session::save_pending(session, &pending).await?;
         return Ok(Redirect::to(&format!("/consent?request_id={}", pending.id)).into_response());
@@ -115,19 +143,32 @@ pub(super) async fn proceed(
 }
 
 /// Whether the user must (again) sign in for this request.
-fn needs_login(state: &AppState, sso: Option<&SsoSession>, pending: &PendingAuthorization, client_host: Option<&str>) -> bool {
+fn needs_login(
+    state: &AppState,
+    sso: Option<&SsoSession>,
+    pending: &PendingAuthorization,
+    client_host: Option<&str>,
+) -> bool {
     let Some(sso) = sso else { return true };
     let request = &pending.request;
     // prompt=login and select_account: a sign-in at or after the request.
-    if (request.prompt.login || request.prompt.select_account) && sso.auth_time < pending.created_at {
+    if (request.prompt.login || request.prompt.select_account) && sso.auth_time < pending.created_at
+    {
         return true;
     }
     // max_age (Core §3.1.2.1): the sign-in must be recent enough.
-    if request.max_age.is_some_and(|max| state.now() - sso.auth_time > max) {
+    if request
+        .max_age
+        .is_some_and(|max| state.now() - sso.auth_time > max)
+    {
         return true;
     }
     // The hint names another user than the one signed in.
-    if let Some(hint) = request.id_token_hint.as_deref().and_then(|h| id_token::verify_hint(&state.issuer, h).ok()) {
+    if let Some(hint) = request
+        .id_token_hint
+        .as_deref()
+        .and_then(|h| id_token::verify_hint(&state.issuer, h).ok())
+    {
         if hint.sub != sso.user_id {
             return true;
         }
@@ -138,7 +179,10 @@ fn needs_login(state: &AppState, sso: Option<&SsoSession>, pending: &PendingAuth
 
 const CONSENTED: &str = "consented";
 
-async fn session_consented_after(session: &Session, pending: &PendingAuthorization) -> Result<bool, PageError> {
+async fn session_consented_after(
+    session: &Session,
+    pending: &PendingAuthorization,
+) -> Result<bool, PageError> {
     let consented: Option<Vec<String>> = session.get(CONSENTED).await?;
     Ok(consented.is_some_and(|ids| ids.contains(&pending.id)))
 }
@@ -154,7 +198,11 @@ pub(super) async fn mark_consented(session: &Session, request_id: &str) -> Resul
     Ok(())
 }
 
-async fn issue_code(state: &AppState, sso: &SsoSession, pending: &PendingAuthorization) -> Result<String, PageError> {
+async fn issue_code(
+    state: &AppState,
+    sso: &SsoSession,
+    pending: &PendingAuthorization,
+) -> Result<String, PageError> {
     let request = &pending.request;
     let code = random_token();
     state
@@ -191,10 +239,16 @@ pub(super) fn respond(
     match target.response_mode {
         ResponseMode::Query => {
             let location = target.redirect_uri.with_query(&params);
-            Ok((StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, location)]).into_response())
+            Ok((
+                StatusCode::SEE_OTHER,
+                [(axum::http::header::LOCATION, location)],
+            )
+                .into_response())
         }
-        ResponseMode::FormPost => {
-            pages::form_post(target.redirect_uri.as_str(), target.redirect_uri.origin().as_deref(), &params)
-        }
+        ResponseMode::FormPost => pages::form_post(
+            target.redirect_uri.as_str(),
+            target.redirect_uri.origin().as_deref(),
+            &params,
+        ),
     }
 }

@@ -45,10 +45,20 @@ pub async fn get_consent(
         .await?
         .ok_or_else(|| PageError::BadRequest("The client is not known.".to_owned()))?;
     let csrf = session::csrf_token(&session).await?;
-    let scopes = pending.request.scopes().iter().map(|s| (s.to_owned(), describe_scope(s))).collect();
+    let scopes = pending
+        .request
+        .scopes()
+        .iter()
+        .map(|s| (s.to_owned(), describe_scope(s)))
+        .collect();
     render(
         StatusCode::OK,
-        &ConsentPage { csrf: &csrf, request_id: &pending.id, client_name: &client.name, scopes },
+        &ConsentPage {
+            csrf: &csrf,
+            request_id: &pending.id,
+            client_name: &client.name,
+            scopes,
+        },
     )
 }
 
@@ -71,7 +81,12 @@ pub async fn post_consent(
     }
     state
         .store
-        .grant_consent(&sso.user_id, &pending.request.client_id, &pending.request.scopes(), state.now())
+        .grant_consent(
+            &sso.user_id,
+            &pending.request.client_id,
+            &pending.request.scopes(),
+            state.now(),
+        )
         .await?;
     mark_consented(&session, &pending.id).await?;
     proceed(&state, &session, pending).await

@@ -6,7 +6,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde_json::json;
 
-use super::pages::{render_error_page};
+use super::pages::render_error_page;
 use crate::oauth::{ErrorCode, GrantError, OAuthError};
 
 /// An error from a JSON endpoint.
@@ -14,7 +14,10 @@ use crate::oauth::{ErrorCode, GrantError, OAuthError};
 pub enum ApiError {
     /// A protocol error. `basic` is true when the client authenticated with HTTP Basic,
     /// so that `invalid_client` carries `WWW-Authenticate` (RFC 6749 §5.2).
-    OAuth { error: OAuthError, basic: bool },
+    OAuth {
+        error: OAuthError,
+        basic: bool,
+    },
     /// A bearer-token error at a protected resource (RFC 6750 §3.1). No code means the
     /// request had no token at all.
     Bearer(Option<OAuthError>),
@@ -30,14 +33,20 @@ impl ApiError {
 
 impl From<OAuthError> for ApiError {
     fn from(error: OAuthError) -> Self {
-        Self::OAuth { error, basic: false }
+        Self::OAuth {
+            error,
+            basic: false,
+        }
     }
 }
 
 impl From<GrantError> for ApiError {
     fn from(e: GrantError) -> Self {
         match e {
-            GrantError::Protocol(error) => Self::OAuth { error, basic: false },
+            GrantError::Protocol(error) => Self::OAuth {
+                error,
+                basic: false,
+            },
             other => Self::internal(other),
         }
     }
@@ -68,7 +77,8 @@ impl IntoResponse for ApiError {
                     ErrorCode::TemporarilyUnavailable => StatusCode::SERVICE_UNAVAILABLE,
                     _ => StatusCode::BAD_REQUEST,
                 };
-                let body = json!({ "error": error.code.as_str(), "error_description": error.description });
+                let body =
+                    json!({ "error": error.code.as_str(), "error_description": error.description });
                 let mut response = (status, axum::Json(body)).into_response();
                 if error.code == ErrorCode::InvalidClient && basic {
                     response.headers_mut().insert(
@@ -80,7 +90,11 @@ impl IntoResponse for ApiError {
             }
             Self::Bearer(error) => {
                 let (status, challenge, body) = match &error {
-                    None => (StatusCode::UNAUTHORIZED, format!("Bearer realm=\"{REALM}\""), json!({})),
+                    None => (
+                        StatusCode::UNAUTHORIZED,
+                        format!("Bearer realm=\"{REALM}\""),
+                        json!({}),
+                    ),
                     Some(e) => {
                         let status = match e.code {
                             ErrorCode::InsufficientScope => StatusCode::FORBIDDEN,
@@ -93,18 +107,25 @@ impl IntoResponse for ApiError {
                             e.code.as_str(),
                             e.description.replace('"', "'")
                         );
-                        (status, challenge, json!({ "error": e.code.as_str(), "error_description": e.description }))
+                        (
+                            status,
+                            challenge,
+                            json!({ "error": e.code.as_str(), "error_description": e.description }),
+                        )
                     }
                 };
                 let mut response = (status, axum::Json(body)).into_response();
                 if let Ok(value) = HeaderValue::from_str(&challenge) {
-                    response.headers_mut().insert(header::WWW_AUTHENTICATE, value);
+                    response
+                        .headers_mut()
+                        .insert(header::WWW_AUTHENTICATE, value);
                 }
                 no_store(response)
             }
             Self::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
-                let body = json!({ "error": "server_error", "error_description": "internal error" });
+                let body =
+                    json!({ "error": "server_error", "error_description": "internal error" });
                 no_store((StatusCode::INTERNAL_SERVER_ERROR, axum::Json(body)).into_response())
             }
         }
@@ -152,7 +173,10 @@ impl IntoResponse for PageError {
         let (status, message) = match self {
             Self::BadRequest(m) => (StatusCode::BAD_REQUEST, m),
             Self::Forbidden(m) => (StatusCode::FORBIDDEN, m),
-            Self::NotFound => (StatusCode::NOT_FOUND, "This page does not exist.".to_owned()),
+            Self::NotFound => (
+                StatusCode::NOT_FOUND,
+                "This page does not exist.".to_owned(),
+            ),
             Self::Internal(detail) => {
                 tracing::error!(%detail, "internal error");
                 (

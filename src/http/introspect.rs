@@ -15,27 +15,44 @@ use super::token::{authenticate_client, read_form};
 use crate::domain::TokenHash;
 use crate::oauth::{ErrorCode, OAuthError};
 
-pub async fn post_introspect(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub async fn post_introspect(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let form = read_form(&headers, &body)?;
     let (client, credentials) = authenticate_client(&state, &headers, &form).await?;
     if client.is_public() {
         return Err(ApiError::OAuth {
-            error: OAuthError::new(ErrorCode::InvalidClient, "public clients cannot introspect tokens"),
+            error: OAuthError::new(
+                ErrorCode::InvalidClient,
+                "public clients cannot introspect tokens",
+            ),
             basic: credentials.used_basic(),
         });
     }
-    let token = form.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let token = form
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let now = state.now();
     let mut answer = Map::new();
     // §2.1: the hint only orders the look-ups; both kinds are tried.
     if let Ok(mut claims) = state.issuer.verify_access_token(token, now) {
-        let jti = claims.get("jti").and_then(Value::as_str).unwrap_or_default().to_owned();
+        let jti = claims
+            .get("jti")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
         if !state.store.access_token_revoked(&jti).await? {
             claims.insert("active".into(), true.into());
             claims.insert("token_type".into(), "Bearer".into());
             answer = claims;
         }
-    } else if let Some(status) = state.store.refresh_token_status(TokenHash::of(token).as_str(), now).await? {
+    } else if let Some(status) = state
+        .store
+        .refresh_token_status(TokenHash::of(token).as_str(), now)
+        .await?
+    {
         // A refresh token is only ever shown to the client it was issued to.
         if status.active && status.record.client_id == client.client_id {
             let r = status.record;
@@ -60,6 +77,8 @@ pub async fn post_introspect(State(state): State<AppState>, headers: HeaderMap, 
         answer.insert("active".into(), false.into());
     }
     let mut response = Json(answer).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }

@@ -77,19 +77,38 @@ pub async fn post_login(
     let request_id = form.request_id.unwrap_or_default();
     let (client_name, _) = request_context(&state, &session, &request_id).await?;
     let client_host = match session::load_pending(&session, &request_id).await? {
-        Some(p) => state.store.find_client(&p.request.client_id).await?.and_then(|c| c.host_id),
+        Some(p) => state
+            .store
+            .find_client(&p.request.client_id)
+            .await?
+            .and_then(|c| c.host_id),
         None => None,
     };
     let login = form.login.trim();
     match authenticate(&state, login, &form.password, client_host.as_deref()).await? {
         Some((user_id, host_id)) => {
-            let sso = SsoSession { user_id, host_id, auth_time: state.now(), amr: vec!["pwd".to_owned()], sid: random_id() };
+            let sso = SsoSession {
+                user_id,
+                host_id,
+                auth_time: state.now(),
+                amr: vec!["pwd".to_owned()],
+                sid: random_id(),
+            };
             session::sign_in(&session, &sso).await?;
             tracing::info!(user_id = %sso.user_id, host_id = %sso.host_id, "signed in");
             if request_id.is_empty() {
-                return render(StatusCode::OK, &MessagePage { title: "Signed in", message: "You are signed in." });
+                return render(
+                    StatusCode::OK,
+                    &MessagePage {
+                        title: "Signed in",
+                        message: "You are signed in.",
+                    },
+                );
             }
-            Ok(Redirect::to(&format!("/authorize/continue?request_id={request_id}")).into_response())
+            Ok(
+                Redirect::to(&format!("/authorize/continue?request_id={request_id}"))
+                    .into_response(),
+            )
         }
         None => {
             tracing::info!("sign-in failed");
@@ -122,7 +141,11 @@ async fn authenticate(
     }
     let found = state.store.find_user_by_login(login).await?;
     let phc = found.as_ref().and_then(|c| c.password_hash.as_deref());
-    let verified = state.passwords.verify(password, phc).await.map_err(PageError::internal)?;
+    let verified = state
+        .passwords
+        .verify(password, phc)
+        .await
+        .map_err(PageError::internal)?;
     let Some(credentials) = found.filter(|c| verified && !c.user.locked) else {
         return Ok(None);
     };

@@ -41,12 +41,18 @@ pub async fn logout(
     uri: Uri,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let raw = if method == Method::POST { &body[..] } else { uri.query().unwrap_or_default().as_bytes() };
+    let raw = if method == Method::POST {
+        &body[..]
+    } else {
+        uri.query().unwrap_or_default().as_bytes()
+    };
     let params: LogoutParams = serde_urlencoded::from_bytes(raw)
         .map_err(|_| PageError::BadRequest("The logout request is malformed.".to_owned()))?;
     let bad = |e: LogoutError| PageError::BadRequest(e.to_string());
     let hint = match params.id_token_hint.as_deref().filter(|h| !h.is_empty()) {
-        Some(h) => Some(id_token::verify_hint(&state.issuer, h).map_err(|_| bad(LogoutError::InvalidHint))?),
+        Some(h) => Some(
+            id_token::verify_hint(&state.issuer, h).map_err(|_| bad(LogoutError::InvalidHint))?,
+        ),
         None => None,
     };
     let client_id = logout::requesting_client(
@@ -55,21 +61,46 @@ pub async fn logout(
     )
     .map_err(bad)?;
     let client = match client_id {
-        Some(id) => Some(state.store.find_client(id).await?.ok_or_else(|| bad(LogoutError::UnknownClient))?),
+        Some(id) => Some(
+            state
+                .store
+                .find_client(id)
+                .await?
+                .ok_or_else(|| bad(LogoutError::UnknownClient))?,
+        ),
         None => None,
     };
-    let redirect = match params.post_logout_redirect_uri.as_deref().filter(|u| !u.is_empty()) {
-        Some(uri) => Some(logout::check_redirect(uri, client.as_ref()).map_err(bad)?.as_str().to_owned()),
+    let redirect = match params
+        .post_logout_redirect_uri
+        .as_deref()
+        .filter(|u| !u.is_empty())
+    {
+        Some(uri) => Some(
+            logout::check_redirect(uri, client.as_ref())
+                .map_err(bad)?
+                .as_str()
+                .to_owned(),
+        ),
         None => None,
     };
-    let pending = PendingLogout { redirect, state: params.state, client_name: client.map(|c| c.name) };
+    let pending = PendingLogout {
+        redirect,
+        state: params.state,
+        client_name: client.map(|c| c.name),
+    };
     if session::sso(&session).await?.is_none() {
         // Nobody is signed in here: nothing to confirm.
         return finish(&pending);
     }
     session.insert(PENDING_LOGOUT, &pending).await?;
     let csrf = session::csrf_token(&session).await?;
-    render(StatusCode::OK, &LogoutPage { csrf: &csrf, client_name: pending.client_name.as_deref() })
+    render(
+        StatusCode::OK,
+        &LogoutPage {
+            csrf: &csrf,
+            client_name: pending.client_name.as_deref(),
+        },
+    )
 }
 
 #[derive(Deserialize)]
@@ -86,25 +117,49 @@ pub async fn post_confirm(
     session::check_csrf(&session, form.csrf.as_deref()).await?;
     let pending: Option<PendingLogout> = session.remove(PENDING_LOGOUT).await?;
     if form.decision.as_deref() != Some("yes") {
-        return render(StatusCode::OK, &MessagePage { title: "Still signed in", message: "You stayed signed in." });
+        return render(
+            StatusCode::OK,
+            &MessagePage {
+                title: "Still signed in",
+                message: "You stayed signed in.",
+            },
+        );
     }
     if let Some(sso) = session::sso(&session).await? {
         tracing::info!(user_id = %sso.user_id, "signed out");
     }
     // Ends the SSO session: the row is deleted and the cookie cleared.
     session.flush().await?;
-    finish(&pending.unwrap_or(PendingLogout { redirect: None, state: None, client_name: None }))
+    finish(&pending.unwrap_or(PendingLogout {
+        redirect: None,
+        state: None,
+        client_name: None,
+    }))
 }
 
 fn finish(pending: &PendingLogout) -> Result<Response, PageError> {
     match &pending.redirect {
         Some(uri) => {
             let target = crate::domain::RedirectUri::parse(uri).map_err(PageError::internal)?;
-            let params: Vec<(&str, &str)> = pending.state.as_deref().map(|s| ("state", s)).into_iter().collect();
+            let params: Vec<(&str, &str)> = pending
+                .state
+                .as_deref()
+                .map(|s| ("state", s))
+                .into_iter()
+                .collect();
             let location = target.with_query(&params);
-            Ok((StatusCode::SEE_OTHER, [(axum::http::header::LOCATION, location)]).into_response())
+            Ok((
+                StatusCode::SEE_OTHER,
+                [(axum::http::header::LOCATION, location)],
+            )
+                .into_response())
         }
-        None => render(StatusCode::OK, &MessagePage { title: "Signed out", message: "You are signed out." }),
+        None => render(
+            StatusCode::OK,
+            &MessagePage {
+                title: "Signed out",
+                message: "You are signed out.",
+            },
+        ),
     }
 }
-

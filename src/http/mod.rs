@@ -29,34 +29,57 @@ pub use state::AppState;
 /// machine endpoints (token, JWKS, …) never read or write a cookie.
 pub fn router(state: AppState) -> Router {
     let config = &state.config;
-    let sessions = SessionManagerLayer::new(SqlSessionStore::new(state.store.clone(), state.clock.clone()))
-        .with_name(config.session.cookie_name.clone())
-        .with_http_only(true)
-        .with_same_site(SameSite::Lax)
-        .with_secure(config.secure_cookies())
-        .with_path("/")
-        .with_expiry(Expiry::OnInactivity(time::Duration::seconds(config.session.ttl)));
+    let sessions = SessionManagerLayer::new(SqlSessionStore::new(
+        state.store.clone(),
+        state.clock.clone(),
+    ))
+    .with_name(config.session.cookie_name.clone())
+    .with_http_only(true)
+    .with_same_site(SameSite::Lax)
+    .with_secure(config.secure_cookies())
+    .with_path("/")
+    .with_expiry(Expiry::OnInactivity(time::Duration::seconds(
+        config.session.ttl,
+    )));
 
     let pages = Router::new()
-        .route("/authorize", get(authorize::authorize).post(authorize::authorize))
+        .route(
+            "/authorize",
+            get(authorize::authorize).post(authorize::authorize),
+        )
         .route("/authorize/continue", get(authorize::get_continue))
         .route("/login", get(login::get_login).post(login::post_login))
-        .route("/consent", get(consent::get_consent).post(consent::post_consent))
+        .route(
+            "/consent",
+            get(consent::get_consent).post(consent::post_consent),
+        )
         .route("/logout", get(logout::logout).post(logout::logout))
         .route("/logout/confirm", post(logout::post_confirm))
         .layer(sessions);
 
     let api = Router::new()
-        .route("/.well-known/openid-configuration", get(discovery::get_metadata))
-        .route("/.well-known/oauth-authorization-server", get(discovery::get_metadata))
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::get_metadata),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::get_metadata),
+        )
         .route("/jwks", get(discovery::get_jwks))
         .route("/token", post(token::post_token))
-        .route("/userinfo", get(userinfo::userinfo).post(userinfo::userinfo))
+        .route(
+            "/userinfo",
+            get(userinfo::userinfo).post(userinfo::userinfo),
+        )
         .route("/introspect", post(introspect::post_introspect))
         .route("/revoke", post(revoke::post_revoke))
         .route("/healthz", get(health::get_healthz))
         .route("/readyz", get(health::get_readyz))
         .route("/static/tessera.css", get(pages::get_stylesheet));
 
-    pages.merge(api).fallback(pages::not_found).with_state(state)
+    pages
+        .merge(api)
+        .fallback(pages::not_found)
+        .with_state(state)
 }

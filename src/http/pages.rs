@@ -68,9 +68,15 @@ fn secure_headers(mut response: Response, csp: &str) -> Response {
         h.insert(header::CONTENT_SECURITY_POLICY, v);
     }
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     response
 }
 
@@ -78,7 +84,10 @@ fn html(status: StatusCode, body: String, csp: &str) -> Response {
     secure_headers(
         (
             status,
-            [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))],
+            [(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/html; charset=utf-8"),
+            )],
             body,
         )
             .into_response(),
@@ -104,9 +113,17 @@ pub fn render_error_page(status: StatusCode, message: &str) -> Response {
 /// The Form Post Response Mode page: an auto-submitting form to the client's
 /// redirect URI. Its script runs under a one-time nonce; `form-action` allows only the
 /// redirect URI's origin.
-pub fn form_post(action: &str, origin: Option<&str>, fields: &[(&str, &str)]) -> Result<Response, PageError> {
+pub fn form_post(
+    action: &str,
+    origin: Option<&str>,
+    fields: &[(&str, &str)],
+) -> Result<Response, PageError> {
     let nonce = random_id();
-    let page = FormPostPage { action, fields: fields.to_vec(), nonce: &nonce };
+    let page = FormPostPage {
+        action,
+        fields: fields.to_vec(),
+        nonce: &nonce,
+    };
     let body = page.render().map_err(PageError::internal)?;
     let csp = format!(
         "default-src 'none'; script-src 'nonce-{nonce}'; form-action {}; frame-ancestors 'none'; base-uri 'none'",
@@ -118,8 +135,14 @@ pub fn form_post(action: &str, origin: Option<&str>, fields: &[(&str, &str)]) ->
 pub async fn get_stylesheet() -> Response {
     (
         [
-            (header::CONTENT_TYPE, HeaderValue::from_static("text/css; charset=utf-8")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=3600")),
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/css; charset=utf-8"),
+            ),
+            (
+                header::CACHE_CONTROL,
+                HeaderValue::from_static("public, max-age=3600"),
+            ),
         ],
         STYLESHEET,
     )

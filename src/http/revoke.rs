@@ -14,19 +14,30 @@ use super::token::{authenticate_client, read_form};
 use crate::domain::TokenHash;
 use crate::oauth::OAuthError;
 
-pub async fn post_revoke(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<StatusCode, ApiError> {
+pub async fn post_revoke(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<StatusCode, ApiError> {
     let form = read_form(&headers, &body)?;
     let (client, _) = authenticate_client(&state, &headers, &form).await?;
-    let token = form.get("token").ok_or_else(|| OAuthError::invalid_request("token is required"))?;
+    let token = form
+        .get("token")
+        .ok_or_else(|| OAuthError::invalid_request("token is required"))?;
     let now = state.now();
     if let Ok(claims) = state.issuer.verify_access_token(token, now) {
-        let ours = claims.get("client_id").and_then(Value::as_str) == Some(client.client_id.as_str());
+        let ours =
+            claims.get("client_id").and_then(Value::as_str) == Some(client.client_id.as_str());
         let jti = claims.get("jti").and_then(Value::as_str);
         let exp = claims.get("exp").and_then(Value::as_i64);
         if let (true, Some(jti), Some(exp)) = (ours, jti, exp) {
             state.store.revoke_access_token(jti, exp).await?;
         }
-    } else if let Some(status) = state.store.refresh_token_status(TokenHash::of(token).as_str(), now).await? {
+    } else if let Some(status) = state
+        .store
+        .refresh_token_status(TokenHash::of(token).as_str(), now)
+        .await?
+    {
         if status.record.client_id == client.client_id {
             state.store.revoke_family(&status.record.family_id).await?;
         }

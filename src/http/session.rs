@@ -49,7 +49,8 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
 }
 
 fn encode(record: &Record) -> session_store::Result<(String, i64)> {
-    let data = serde_json::to_string(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+    let data =
+        serde_json::to_string(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
     Ok((data, record.expiry_date.unix_timestamp()))
 }
 
@@ -59,7 +60,11 @@ impl SessionStore for SqlSessionStore {
         // A fresh id that happens to collide is replaced, never overwritten.
         loop {
             let (data, expires_at) = encode(record)?;
-            match self.store.insert_session(&key(&record.id), &data, expires_at).await {
+            match self
+                .store
+                .insert_session(&key(&record.id), &data, expires_at)
+                .await
+            {
                 Ok(()) => return Ok(()),
                 Err(StoreError::Conflict(_)) => record.id = Id::default(),
                 Err(e) => return Err(backend(e)),
@@ -69,14 +74,24 @@ impl SessionStore for SqlSessionStore {
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         let (data, expires_at) = encode(record)?;
-        self.store.save_session(&key(&record.id), &data, expires_at).await.map_err(backend)
+        self.store
+            .save_session(&key(&record.id), &data, expires_at)
+            .await
+            .map_err(backend)
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
-        let Some(data) = self.store.load_session(&key(id), self.clock.now()).await.map_err(backend)? else {
+        let Some(data) = self
+            .store
+            .load_session(&key(id), self.clock.now())
+            .await
+            .map_err(backend)?
+        else {
             return Ok(None);
         };
-        serde_json::from_str(&data).map(Some).map_err(|e| session_store::Error::Decode(e.to_string()))
+        serde_json::from_str(&data)
+            .map(Some)
+            .map_err(|e| session_store::Error::Decode(e.to_string()))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
@@ -144,10 +159,18 @@ pub async fn check_csrf(session: &Session, submitted: Option<&str>) -> Result<()
     }
 }
 
-pub async fn save_pending(session: &Session, pending: &PendingAuthorization) -> Result<(), PageError> {
-    let mut all: HashMap<String, PendingAuthorization> = session.get(PENDING).await?.unwrap_or_default();
+pub async fn save_pending(
+    session: &Session,
+    pending: &PendingAuthorization,
+) -> Result<(), PageError> {
+    let mut all: HashMap<String, PendingAuthorization> =
+        session.get(PENDING).await?.unwrap_or_default();
     if all.len() >= MAX_PENDING {
-        if let Some(oldest) = all.values().min_by_key(|p| p.created_at).map(|p| p.id.clone()) {
+        if let Some(oldest) = all
+            .values()
+            .min_by_key(|p| p.created_at)
+            .map(|p| p.id.clone())
+        {
             all.remove(&oldest);
         }
     }
@@ -156,13 +179,18 @@ pub async fn save_pending(session: &Session, pending: &PendingAuthorization) -> 
     Ok(())
 }
 
-pub async fn load_pending(session: &Session, id: &str) -> Result<Option<PendingAuthorization>, PageError> {
-    let all: HashMap<String, PendingAuthorization> = session.get(PENDING).await?.unwrap_or_default();
+pub async fn load_pending(
+    session: &Session,
+    id: &str,
+) -> Result<Option<PendingAuthorization>, PageError> {
+    let all: HashMap<String, PendingAuthorization> =
+        session.get(PENDING).await?.unwrap_or_default();
     Ok(all.get(id).cloned())
 }
 
 pub async fn remove_pending(session: &Session, id: &str) -> Result<(), PageError> {
-    let mut all: HashMap<String, PendingAuthorization> = session.get(PENDING).await?.unwrap_or_default();
+    let mut all: HashMap<String, PendingAuthorization> =
+        session.get(PENDING).await?.unwrap_or_default();
     if all.remove(id).is_some() {
         session.insert(PENDING, all).await?;
     }
@@ -171,5 +199,9 @@ pub async fn remove_pending(session: &Session, id: &str) -> Result<(), PageError
 
 #[must_use]
 pub fn new_pending(request: AuthorizationRequest, now: i64) -> PendingAuthorization {
-    PendingAuthorization { id: random_id(), request, created_at: now }
+    PendingAuthorization {
+        id: random_id(),
+        request,
+        created_at: now,
+    }
 }

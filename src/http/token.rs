@@ -13,11 +13,20 @@ use crate::oauth::client_auth::{self, ClientCredentials};
 use crate::oauth::grant::{self, GrantContext, TokenRequest};
 use crate::oauth::{parse_unique_pairs, OAuthError};
 
-pub async fn post_token(State(state): State<AppState>, headers: HeaderMap, body: Bytes) -> Result<Response, ApiError> {
+pub async fn post_token(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Result<Response, ApiError> {
     let form = read_form(&headers, &body)?;
     let (client, credentials) = authenticate_client(&state, &headers, &form).await?;
     let request = TokenRequest::from_form(&form)?;
-    let ctx = GrantContext { store: &*state.store, issuer: &state.issuer, config: &state.config, now: state.now() };
+    let ctx = GrantContext {
+        store: &*state.store,
+        issuer: &state.issuer,
+        config: &state.config,
+        now: state.now(),
+    };
     let response = grant::run(&ctx, &client, request).await.map_err(|e| {
         let mut api = ApiError::from(e);
         if let ApiError::OAuth { basic, .. } = &mut api {
@@ -41,9 +50,17 @@ pub(super) fn read_form(
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.split(';').next().is_some_and(|t| t.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")));
+        .is_some_and(|v| {
+            v.split(';').next().is_some_and(|t| {
+                t.trim()
+                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+            })
+        });
     if !is_form {
-        return Err(OAuthError::invalid_request("the body must be application/x-www-form-urlencoded").into());
+        return Err(OAuthError::invalid_request(
+            "the body must be application/x-www-form-urlencoded",
+        )
+        .into());
     }
     Ok(parse_unique_pairs(body)?)
 }
@@ -54,12 +71,18 @@ pub(super) async fn authenticate_client(
     headers: &HeaderMap,
     form: &std::collections::HashMap<String, String>,
 ) -> Result<(Client, ClientCredentials), ApiError> {
-    let authorization = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let authorization = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok());
     let basic = authorization.is_some();
-    let credentials = client_auth::extract(authorization, form).map_err(|error| ApiError::OAuth { error, basic })?;
+    let credentials = client_auth::extract(authorization, form)
+        .map_err(|error| ApiError::OAuth { error, basic })?;
     let client = state.store.find_client(credentials.client_id()).await?;
     let client = client_auth::authenticate(client.as_ref(), &credentials)
-        .map_err(|error| ApiError::OAuth { error, basic: credentials.used_basic() })?
+        .map_err(|error| ApiError::OAuth {
+            error,
+            basic: credentials.used_basic(),
+        })?
         .clone();
     Ok((client, credentials))
 }

@@ -23,7 +23,9 @@ fn invalid_token(description: &str) -> ApiError {
 fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<String, ApiError> {
     let from_header = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
         Some(Ok(v)) => match v.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() => {
+            Some((scheme, token))
+                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
+            {
                 Some(token.trim().to_owned())
             }
             _ => return Err(ApiError::Bearer(None)),
@@ -36,7 +38,9 @@ fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<Str
         .and_then(|v| v.to_str().ok())
         .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
     let from_body = if *method == Method::POST && is_form {
-        url::form_urlencoded::parse(body).find(|(k, _)| k == "access_token").map(|(_, v)| v.into_owned())
+        url::form_urlencoded::parse(body)
+            .find(|(k, _)| k == "access_token")
+            .map(|(_, v)| v.into_owned())
     } else {
         None
     };
@@ -61,28 +65,49 @@ pub async fn userinfo(
         .issuer
         .verify_access_token(&token, now)
         .map_err(|_| invalid_token("the access token is invalid or expired"))?;
-    let jti = claims.get("jti").and_then(Value::as_str).unwrap_or_default();
+    let jti = claims
+        .get("jti")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     if state.store.access_token_revoked(jti).await? {
         return Err(invalid_token("the access token was revoked"));
     }
-    let scopes = Scopes::parse(claims.get("scope").and_then(Value::as_str).unwrap_or_default()).unwrap_or_default();
+    let scopes = Scopes::parse(
+        claims
+            .get("scope")
+            .and_then(Value::as_str)
+            .unwrap_or_default(),
+    )
+    .unwrap_or_default();
     if !scopes.contains("openid") {
         return Err(ApiError::Bearer(Some(OAuthError::new(
             ErrorCode::InsufficientScope,
             "the access token lacks the openid scope",
         ))));
     }
-    let sub = claims.get("sub").and_then(Value::as_str).unwrap_or_default();
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
     let Some(user) = state.store.find_user(sub).await? else {
         return Err(invalid_token("the user no longer exists"));
     };
-    let client_id = claims.get("client_id").and_then(Value::as_str).unwrap_or_default();
-    let wants_profile = state.store.find_client(client_id).await?.is_some_and(|c| c.profile_in_id_token);
+    let client_id = claims
+        .get("client_id")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let wants_profile = state
+        .store
+        .find_client(client_id)
+        .await?
+        .is_some_and(|c| c.profile_in_id_token);
     let profile: Option<SecurityProfile> = match claims.get("host").and_then(Value::as_str) {
         Some(host) if wants_profile => Some(state.store.load_profile(&user.user_id, host).await?),
         _ => None,
     };
     let mut response = Json(userinfo::claims(&user, &scopes, profile.as_ref())).into_response();
-    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     Ok(response)
 }

@@ -4,7 +4,7 @@ use josekit::jwk::alg::ec::{EcCurve, EcKeyPair};
 use josekit::jwk::alg::ed::{EdCurve, EdKeyPair};
 use josekit::jwk::alg::rsa::RsaKeyPair;
 use josekit::jwk::{Jwk, KeyPair};
-use josekit::jws::{JwsSigner, JwsVerifier, EdDSA, ES256, PS256, RS256};
+use josekit::jws::{EdDSA, JwsSigner, JwsVerifier, ES256, PS256, RS256};
 use serde::{Deserialize, Serialize};
 
 #[derive(Debug, thiserror::Error)]
@@ -88,7 +88,9 @@ impl Algorithm {
         if EdKeyPair::from_pem(pem).is_ok() {
             return Ok(Self::EdDSA);
         }
-        Err(KeyError::UnknownAlgorithm("unsupported private key type".to_owned()))
+        Err(KeyError::UnknownAlgorithm(
+            "unsupported private key type".to_owned(),
+        ))
     }
 
     /// The public JWK of a private key, with `kid`, `use` and `alg` set.
@@ -115,7 +117,9 @@ impl Algorithm {
             // josekit's PEM reader for PS256 wants an RSA-PSS key; a plain RSA key (which
             // every verifier can use for PS256) goes through its JWK form instead.
             Self::PS256 => Box::new(
-                PS256.signer_from_jwk(&RsaKeyPair::from_pem(pem)?.to_jwk_key_pair())?.with_kid(kid),
+                PS256
+                    .signer_from_jwk(&RsaKeyPair::from_pem(pem)?.to_jwk_key_pair())?
+                    .with_kid(kid),
             ),
             Self::ES256 => Box::new(ES256.signer_from_pem(pem)?.with_kid(kid)),
             Self::EdDSA => Box::new(EdDSA.signer_from_pem(pem)?.with_kid(kid)),
@@ -163,12 +167,20 @@ mod tests {
 
     #[test]
     fn every_algorithm_generates_signs_and_verifies() {
-        for alg in [Algorithm::RS256, Algorithm::PS256, Algorithm::ES256, Algorithm::EdDSA] {
+        for alg in [
+            Algorithm::RS256,
+            Algorithm::PS256,
+            Algorithm::ES256,
+            Algorithm::EdDSA,
+        ] {
             let pem = alg.generate_pem().unwrap();
             assert_eq!(Algorithm::of_pem(&pem, alg).unwrap(), alg);
             let signer = alg.signer(&pem, "k1").unwrap();
             let jwk = alg.public_jwk(&pem, "k1").unwrap();
-            assert!(jwk.parameter("d").is_none(), "a public JWK must not hold the private part");
+            assert!(
+                jwk.parameter("d").is_none(),
+                "a public JWK must not hold the private part"
+            );
             let verifier = alg.verifier(&jwk).unwrap();
             let header = josekit::jws::JwsHeader::new();
             let token = josekit::jws::serialize_compact(b"{}", &header, &*signer).unwrap();

@@ -34,7 +34,9 @@ pub struct KeyRing(Arc<RwLock<Arc<KeySet>>>);
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let set = self.current();
-        f.debug_struct("KeyRing").field("active", &set.kid).finish_non_exhaustive()
+        f.debug_struct("KeyRing")
+            .field("active", &set.kid)
+            .finish_non_exhaustive()
     }
 }
 
@@ -90,7 +92,11 @@ impl KeyRing {
         header.set_token_type(typ);
         header.set_key_id(&set.kid);
         let payload = serde_json::to_vec(claims).map_err(|_| KeyError::InvalidToken)?;
-        Ok(josekit::jws::serialize_compact(&payload, &header, &*set.signer)?)
+        Ok(josekit::jws::serialize_compact(
+            &payload,
+            &header,
+            &*set.signer,
+        )?)
     }
 
     /// Verifies a compact JWS against the published keys, chosen by `kid`. Checks only
@@ -131,7 +137,10 @@ fn build(records: &[KeyRecord]) -> Result<KeySet, KeyError> {
     }
     let jwks = serde_json::to_vec(&serde_json::json!({ "keys": jwks_keys }))
         .map_err(|_| KeyError::InvalidToken)?;
-    let etag = format!("\"{}\"", &crate::domain::TokenHash::of(&String::from_utf8_lossy(&jwks)).as_str()[..16]);
+    let etag = format!(
+        "\"{}\"",
+        &crate::domain::TokenHash::of(&String::from_utf8_lossy(&jwks)).as_str()[..16]
+    );
     Ok(KeySet {
         kid: active.kid.clone(),
         alg,

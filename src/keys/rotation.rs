@@ -87,7 +87,12 @@ pub async fn import_dir(
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Ok(Vec::new());
     };
-    let known: Vec<String> = store.list_keys().await?.into_iter().map(|k| k.kid).collect();
+    let known: Vec<String> = store
+        .list_keys()
+        .await?
+        .into_iter()
+        .map(|k| k.kid)
+        .collect();
     let mut paths: Vec<_> = entries
         .filter_map(Result::ok)
         .map(|e| e.path())
@@ -108,7 +113,9 @@ pub async fn import_dir(
         };
         let pem = std::fs::read_to_string(&path).map_err(|e| file_err(e.to_string()))?;
         let alg = Algorithm::of_pem(&pem, preferred).map_err(|e| file_err(e.to_string()))?;
-        store.insert_key(&new_record(alg, kid.clone(), pem, KeyState::Next, now)).await?;
+        store
+            .insert_key(&new_record(alg, kid.clone(), pem, KeyState::Next, now))
+            .await?;
         imported.push(kid);
     }
     Ok(imported)
@@ -129,12 +136,16 @@ pub async fn ensure_ready(
 ) -> Result<Vec<KeyRecord>, KeyError> {
     store.delete_keys_removable(now).await?;
     let mut keys = store.list_keys().await?;
-    let of_alg = |k: &KeyRecord, state: KeyState| k.alg == alg.as_str() && k.state == state.as_str();
+    let of_alg =
+        |k: &KeyRecord, state: KeyState| k.alg == alg.as_str() && k.state == state.as_str();
     if !keys.iter().any(|k| of_alg(k, KeyState::Active)) {
         // The configured algorithm changed, or this is a fresh install: promote a next key
         // of the algorithm if one is published, or generate one, and retire the rest.
         let mut changed = Vec::new();
-        for key in keys.iter_mut().filter(|k| k.state == KeyState::Active.as_str()) {
+        for key in keys
+            .iter_mut()
+            .filter(|k| k.state == KeyState::Active.as_str())
+        {
             retire(key, now, max_token_ttl);
             changed.push(key.clone());
         }
@@ -176,7 +187,10 @@ pub async fn rotate(
 ) -> Result<String, KeyError> {
     let mut keys = ensure_ready(store, alg, dir, max_token_ttl, now).await?;
     let mut changed = Vec::new();
-    for key in keys.iter_mut().filter(|k| k.state == KeyState::Active.as_str()) {
+    for key in keys
+        .iter_mut()
+        .filter(|k| k.state == KeyState::Active.as_str())
+    {
         retire(key, now, max_token_ttl);
         changed.push(key.clone());
     }

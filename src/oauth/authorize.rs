@@ -90,10 +90,27 @@ impl AuthorizationRequest {
 /// The parameters the authorization endpoint reads; any other is ignored (Core §3.1.2.1:
 /// "MUST ignore unrecognized request parameters").
 const KNOWN: &[&str] = &[
-    "client_id", "redirect_uri", "response_type", "response_mode", "scope", "state", "nonce",
-    "code_challenge", "code_challenge_method", "prompt", "max_age", "login_hint",
-    "id_token_hint", "request", "request_uri", "display", "ui_locales", "claims_locales",
-    "acr_values", "claims", "registration",
+    "client_id",
+    "redirect_uri",
+    "response_type",
+    "response_mode",
+    "scope",
+    "state",
+    "nonce",
+    "code_challenge",
+    "code_challenge_method",
+    "prompt",
+    "max_age",
+    "login_hint",
+    "id_token_hint",
+    "request",
+    "request_uri",
+    "display",
+    "ui_locales",
+    "claims_locales",
+    "acr_values",
+    "claims",
+    "registration",
 ];
 
 /// Turns raw pairs into a map, refusing a repeated known parameter.
@@ -124,7 +141,9 @@ pub fn check_redirect(
     params: &HashMap<String, String>,
     client: &Client,
 ) -> Result<ResponseTarget, UntrustedRequest> {
-    let requested = params.get("redirect_uri").ok_or(UntrustedRequest::MissingRedirectUri)?;
+    let requested = params
+        .get("redirect_uri")
+        .ok_or(UntrustedRequest::MissingRedirectUri)?;
     if !RedirectUri::is_registered(requested, &client.redirect_uris) {
         return Err(UntrustedRequest::UnregisteredRedirectUri);
     }
@@ -134,7 +153,11 @@ pub fn check_redirect(
         Some("form_post") => ResponseMode::FormPost,
         _ => ResponseMode::Query,
     };
-    Ok(ResponseTarget { redirect_uri, response_mode, state: params.get("state").cloned() })
+    Ok(ResponseTarget {
+        redirect_uri,
+        response_mode,
+        state: params.get("state").cloned(),
+    })
 }
 
 /// Validates the rest of the request for a client whose redirect URI is proven.
@@ -149,10 +172,16 @@ pub fn validate(
     let get = |k: &str| params.get(k).map(String::as_str);
     // Core §6: this provider does not take request objects.
     if get("request").is_some() {
-        return Err(OAuthError::new(ErrorCode::RequestNotSupported, "request objects are not supported"));
+        return Err(OAuthError::new(
+            ErrorCode::RequestNotSupported,
+            "request objects are not supported",
+        ));
     }
     if get("request_uri").is_some() {
-        return Err(OAuthError::new(ErrorCode::RequestUriNotSupported, "request_uri is not supported"));
+        return Err(OAuthError::new(
+            ErrorCode::RequestUriNotSupported,
+            "request_uri is not supported",
+        ));
     }
     match get("response_type") {
         None => return Err(OAuthError::invalid_request("response_type is required")),
@@ -167,7 +196,9 @@ pub fn validate(
     match get("response_mode") {
         None | Some("query" | "form_post") => {}
         Some(other) => {
-            return Err(OAuthError::invalid_request(format!("response_mode {other} is not supported")))
+            return Err(OAuthError::invalid_request(format!(
+                "response_mode {other} is not supported"
+            )))
         }
     }
     if !client.allows_grant("authorization_code") {
@@ -208,7 +239,9 @@ fn requested_scopes(scope: Option<&str>, client: &Client) -> Result<Scopes, OAut
         return Err(OAuthError::invalid_scope("scope is required"));
     }
     if let Some(unknown) = scopes.missing_from(&client.allowed_scopes).next() {
-        return Err(OAuthError::invalid_scope(format!("scope {unknown} is not allowed for this client")));
+        return Err(OAuthError::invalid_scope(format!(
+            "scope {unknown} is not allowed for this client"
+        )));
     }
     Ok(scopes)
 }
@@ -219,18 +252,20 @@ fn check_pkce(
     client: &Client,
 ) -> Result<Option<String>, OAuthError> {
     match (challenge, method) {
-        (None, Some(_)) => Err(OAuthError::invalid_request("code_challenge_method without code_challenge")),
-        (None, None) if client.pkce_required() => {
-            Err(OAuthError::invalid_request("PKCE is required: send code_challenge with method S256"))
-        }
+        (None, Some(_)) => Err(OAuthError::invalid_request(
+            "code_challenge_method without code_challenge",
+        )),
+        (None, None) if client.pkce_required() => Err(OAuthError::invalid_request(
+            "PKCE is required: send code_challenge with method S256",
+        )),
         (None, None) => Ok(None),
         // RFC 7636 §4.3: a missing method means `plain`, which is refused like an explicit one.
         (Some(_), None | Some("plain")) => Err(OAuthError::invalid_request(
             "code_challenge_method must be S256; plain is not supported",
         )),
-        (Some(_), Some(m)) if m != "S256" => {
-            Err(OAuthError::invalid_request(format!("code_challenge_method {m} is not supported")))
-        }
+        (Some(_), Some(m)) if m != "S256" => Err(OAuthError::invalid_request(format!(
+            "code_challenge_method {m} is not supported"
+        ))),
         (Some(c), Some(_)) if !pkce::is_well_formed(c) => {
             Err(OAuthError::invalid_request("code_challenge is malformed"))
         }
@@ -240,18 +275,28 @@ fn check_pkce(
 
 fn parse_prompt(prompt: Option<&str>) -> Result<Prompt, OAuthError> {
     let mut p = Prompt::default();
-    for value in prompt.unwrap_or_default().split(' ').filter(|v| !v.is_empty()) {
+    for value in prompt
+        .unwrap_or_default()
+        .split(' ')
+        .filter(|v| !v.is_empty())
+    {
         match value {
             "none" => p.none = true,
             "login" => p.login = true,
             "consent" => p.consent = true,
             "select_account" => p.select_account = true,
-            other => return Err(OAuthError::invalid_request(format!("prompt {other} is not supported"))),
+            other => {
+                return Err(OAuthError::invalid_request(format!(
+                    "prompt {other} is not supported"
+                )))
+            }
         }
     }
     // Core §3.1.2.1: none with any other value is an error.
     if p.none && (p.login || p.consent || p.select_account) {
-        return Err(OAuthError::invalid_request("prompt=none cannot be combined with other values"));
+        return Err(OAuthError::invalid_request(
+            "prompt=none cannot be combined with other values",
+        ));
     }
     Ok(p)
 }
@@ -300,7 +345,13 @@ mod tests {
     }
 
     fn params(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        collect_params(pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()).unwrap()
+        collect_params(
+            pairs
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        )
+        .unwrap()
     }
 
     fn valid() -> Vec<(&'static str, &'static str)> {
@@ -309,7 +360,10 @@ mod tests {
             ("redirect_uri", "https://app.example/cb"),
             ("response_type", "code"),
             ("scope", "openid"),
-            ("code_challenge", "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"),
+            (
+                "code_challenge",
+                "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            ),
             ("code_challenge_method", "S256"),
             ("state", "xyz"),
         ]
@@ -322,7 +376,10 @@ mod tests {
     }
 
     fn with(extra: &[(&'static str, &'static str)]) -> Vec<(&'static str, &'static str)> {
-        let mut v: Vec<_> = valid().into_iter().filter(|(k, _)| !extra.iter().any(|(e, _)| e == k)).collect();
+        let mut v: Vec<_> = valid()
+            .into_iter()
+            .filter(|(k, _)| !extra.iter().any(|(e, _)| e == k))
+            .collect();
         v.extend(extra.iter().copied().filter(|(_, v)| !v.is_empty()));
         v
     }
@@ -337,29 +394,56 @@ mod tests {
     #[test]
     fn redirect_uris_must_be_registered_exactly() {
         let p = params(&[("redirect_uri", "https://app.example/cb/")]);
-        assert_eq!(check_redirect(&p, &client()).unwrap_err(), UntrustedRequest::UnregisteredRedirectUri);
+        assert_eq!(
+            check_redirect(&p, &client()).unwrap_err(),
+            UntrustedRequest::UnregisteredRedirectUri
+        );
         let p = params(&[]);
-        assert_eq!(check_redirect(&p, &client()).unwrap_err(), UntrustedRequest::MissingRedirectUri);
+        assert_eq!(
+            check_redirect(&p, &client()).unwrap_err(),
+            UntrustedRequest::MissingRedirectUri
+        );
     }
 
     #[test]
     fn repeated_parameters_are_refused() {
-        let pairs = vec![("state".to_owned(), "a".to_owned()), ("state".to_owned(), "b".to_owned())];
-        assert_eq!(collect_params(pairs).unwrap_err(), UntrustedRequest::Repeated("state".into()));
+        let pairs = vec![
+            ("state".to_owned(), "a".to_owned()),
+            ("state".to_owned(), "b".to_owned()),
+        ];
+        assert_eq!(
+            collect_params(pairs).unwrap_err(),
+            UntrustedRequest::Repeated("state".into())
+        );
     }
 
     #[test]
     fn each_rule_has_its_error() {
         let code = |pairs: &[(&'static str, &'static str)]| run(&with(pairs)).unwrap_err().code;
-        assert_eq!(code(&[("response_type", "token")]), ErrorCode::UnsupportedResponseType);
+        assert_eq!(
+            code(&[("response_type", "token")]),
+            ErrorCode::UnsupportedResponseType
+        );
         assert_eq!(code(&[("response_type", "")]), ErrorCode::InvalidRequest);
         assert_eq!(code(&[("scope", "openid admin")]), ErrorCode::InvalidScope);
-        assert_eq!(code(&[("code_challenge_method", "plain")]), ErrorCode::InvalidRequest);
-        assert_eq!(code(&[("code_challenge", ""), ("code_challenge_method", "")]), ErrorCode::InvalidRequest);
+        assert_eq!(
+            code(&[("code_challenge_method", "plain")]),
+            ErrorCode::InvalidRequest
+        );
+        assert_eq!(
+            code(&[("code_challenge", ""), ("code_challenge_method", "")]),
+            ErrorCode::InvalidRequest
+        );
         assert_eq!(code(&[("prompt", "none login")]), ErrorCode::InvalidRequest);
         assert_eq!(code(&[("max_age", "-1")]), ErrorCode::InvalidRequest);
-        assert_eq!(code(&[("request", "eyJ...")]), ErrorCode::RequestNotSupported);
-        assert_eq!(code(&[("request_uri", "https://x")]), ErrorCode::RequestUriNotSupported);
+        assert_eq!(
+            code(&[("request", "eyJ...")]),
+            ErrorCode::RequestNotSupported
+        );
+        assert_eq!(
+            code(&[("request_uri", "https://x")]),
+            ErrorCode::RequestUriNotSupported
+        );
     }
 
     #[test]
@@ -367,6 +451,13 @@ mod tests {
         let target = check_redirect(&params(&valid()), &client()).unwrap();
         let result = Ok("abc".to_owned());
         let p = response_params(&target, "https://id.example", &result);
-        assert_eq!(p, vec![("code", "abc"), ("state", "xyz"), ("iss", "https://id.example")]);
+        assert_eq!(
+            p,
+            vec![
+                ("code", "abc"),
+                ("state", "xyz"),
+                ("iss", "https://id.example")
+            ]
+        );
     }
 }

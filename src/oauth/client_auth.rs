@@ -20,7 +20,12 @@ pub enum ClientCredentials {
 
 impl std::fmt::Debug for ClientCredentials {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "ClientCredentials({}, {})", self.method(), self.client_id())
+        write!(
+            f,
+            "ClientCredentials({}, {})",
+            self.method(),
+            self.client_id()
+        )
     }
 }
 
@@ -28,9 +33,9 @@ impl ClientCredentials {
     #[must_use]
     pub fn client_id(&self) -> &str {
         match self {
-            Self::Basic { client_id, .. } | Self::Post { client_id, .. } | Self::None { client_id } => {
-                client_id
-            }
+            Self::Basic { client_id, .. }
+            | Self::Post { client_id, .. }
+            | Self::None { client_id } => client_id,
         }
     }
 
@@ -64,17 +69,28 @@ pub fn extract(
     if let Some(header) = authorization {
         let (client_id, secret) = parse_basic(header)?;
         if form_secret.is_some() {
-            return Err(OAuthError::invalid_request("use one client authentication method, not two"));
+            return Err(OAuthError::invalid_request(
+                "use one client authentication method, not two",
+            ));
         }
         if form_id.is_some_and(|id| *id != client_id) {
-            return Err(OAuthError::invalid_client("client_id does not match the credentials"));
+            return Err(OAuthError::invalid_client(
+                "client_id does not match the credentials",
+            ));
         }
         return Ok(ClientCredentials::Basic { client_id, secret });
     }
     match (form_id, form_secret) {
-        (Some(id), Some(secret)) => Ok(ClientCredentials::Post { client_id: id.clone(), secret: secret.clone() }),
-        (Some(id), None) => Ok(ClientCredentials::None { client_id: id.clone() }),
-        (None, _) => Err(OAuthError::invalid_client("client authentication is required")),
+        (Some(id), Some(secret)) => Ok(ClientCredentials::Post {
+            client_id: id.clone(),
+            secret: secret.clone(),
+        }),
+        (Some(id), None) => Ok(ClientCredentials::None {
+            client_id: id.clone(),
+        }),
+        (None, _) => Err(OAuthError::invalid_client(
+            "client authentication is required",
+        )),
     }
 }
 
@@ -114,7 +130,10 @@ pub fn authenticate<'c>(
     let failed = || OAuthError::invalid_client("client authentication failed");
     let client = client.ok_or_else(failed)?;
     match (client.client_type, credentials) {
-        (ClientType::Confidential, ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. }) => {
+        (
+            ClientType::Confidential,
+            ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. },
+        ) => {
             let hash = client.secret_hash.as_ref().ok_or_else(failed)?;
             if hash.matches(secret) {
                 Ok(client)
@@ -133,7 +152,10 @@ mod tests {
     use crate::domain::{Scopes, Secret};
 
     fn form(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     fn confidential(secret: &Secret) -> Client {
@@ -158,7 +180,10 @@ mod tests {
         let creds = extract(Some(&header), &form(&[])).unwrap();
         assert_eq!(
             creds,
-            ClientCredentials::Basic { client_id: "c:1".into(), secret: "p@ss word".into() }
+            ClientCredentials::Basic {
+                client_id: "c:1".into(),
+                secret: "p@ss word".into()
+            }
         );
     }
 
@@ -173,9 +198,17 @@ mod tests {
     fn a_confidential_client_needs_its_secret() {
         let secret = Secret::generate();
         let client = confidential(&secret);
-        let good = ClientCredentials::Post { client_id: "c:1".into(), secret: secret.expose().into() };
-        let bad = ClientCredentials::Post { client_id: "c:1".into(), secret: "nope".into() };
-        let none = ClientCredentials::None { client_id: "c:1".into() };
+        let good = ClientCredentials::Post {
+            client_id: "c:1".into(),
+            secret: secret.expose().into(),
+        };
+        let bad = ClientCredentials::Post {
+            client_id: "c:1".into(),
+            secret: "nope".into(),
+        };
+        let none = ClientCredentials::None {
+            client_id: "c:1".into(),
+        };
         assert!(authenticate(Some(&client), &good).is_ok());
         assert!(authenticate(Some(&client), &bad).is_err());
         assert!(authenticate(Some(&client), &none).is_err());

@@ -62,7 +62,10 @@ pub struct OAuthError {
 impl OAuthError {
     #[must_use]
     pub fn new(code: ErrorCode, description: impl Into<String>) -> Self {
-        Self { code, description: description.into() }
+        Self {
+            code,
+            description: description.into(),
+        }
     }
 
     #[must_use]

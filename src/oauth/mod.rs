@@ -28,7 +28,9 @@ pub fn parse_unique_pairs(
             continue;
         }
         if map.insert(k.clone(), v).is_some() {
-            return Err(OAuthError::invalid_request(format!("parameter {k} is repeated")));
+            return Err(OAuthError::invalid_request(format!(
+                "parameter {k} is repeated"
+            )));
         }
     }
     Ok(map)

@@ -12,7 +12,9 @@ use subtle::ConstantTimeEq;
 #[must_use]
 pub fn is_well_formed(value: &str) -> bool {
     (43..=128).contains(&value.len())
-        && value.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'))
 }
 
 /// The S256 challenge of a verifier: `BASE64URL(SHA256(ASCII(verifier)))` (§4.2).
@@ -24,7 +26,11 @@ pub fn s256_challenge(verifier: &str) -> String {
 /// Whether `verifier` answers `challenge` (§4.6), compared in constant time.
 #[must_use]
 pub fn verify_s256(verifier: &str, challenge: &str) -> bool {
-    is_well_formed(verifier) && s256_challenge(verifier).as_bytes().ct_eq(challenge.as_bytes()).into()
+    is_well_formed(verifier)
+        && s256_challenge(verifier)
+            .as_bytes()
+            .ct_eq(challenge.as_bytes())
+            .into()
 }
 
 #[cfg(test)]
@@ -37,7 +43,10 @@ mod tests {
         let challenge = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
         assert_eq!(s256_challenge(verifier), challenge);
         assert!(verify_s256(verifier, challenge));
-        assert!(!verify_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX", challenge));
+        assert!(!verify_s256(
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXX",
+            challenge
+        ));
     }
 
     #[test]

@@ -58,18 +58,36 @@ impl TokenIssuer {
         claims.insert("client_id".into(), grant.client_id.into());
         claims.insert("cid".into(), grant.client_id.into());
         claims.insert("scope".into(), grant.scopes.to_string().into());
-        claims.insert("scp".into(), grant.scopes.iter().map(Value::from).collect::<Vec<_>>().into());
+        claims.insert(
+            "scp".into(),
+            grant
+                .scopes
+                .iter()
+                .map(Value::from)
+                .collect::<Vec<_>>()
+                .into(),
+        );
         if let Some(t) = grant.auth_time {
             claims.insert("auth_time".into(), t.into());
         }
         if let Some(amr) = grant.amr {
-            claims.insert("amr".into(), amr.iter().map(|a| Value::from(a.as_str())).collect::<Vec<_>>().into());
+            claims.insert(
+                "amr".into(),
+                amr.iter()
+                    .map(|a| Value::from(a.as_str()))
+                    .collect::<Vec<_>>()
+                    .into(),
+            );
         }
         if let Some(profile) = grant.profile {
             profile.write_claims(&mut claims);
         }
         let token = self.keys.sign(ACCESS_TOKEN_TYP, &claims)?;
-        Ok(MintedToken { token, jti, expires_at })
+        Ok(MintedToken {
+            token,
+            jti,
+            expires_at,
+        })
     }
 
     /// Verifies one of our access tokens: signature, `typ`, `iss` and lifetime. Whether
@@ -77,16 +95,25 @@ impl TokenIssuer {
     ///
     /// # Errors
     /// `InvalidToken` for anything else.
-    pub fn verify_access_token(&self, token: &str, now: i64) -> Result<Map<String, Value>, KeyError> {
+    pub fn verify_access_token(
+        &self,
+        token: &str,
+        now: i64,
+    ) -> Result<Map<String, Value>, KeyError> {
         let verified = self.keys.verify(token)?;
-        let typ_ok = verified
-            .header
-            .token_type()
-            .is_some_and(|t| t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt"));
+        let typ_ok = verified.header.token_type().is_some_and(|t| {
+            t.eq_ignore_ascii_case(ACCESS_TOKEN_TYP) || t.eq_ignore_ascii_case("application/at+jwt")
+        });
         let claims = verified.claims;
         let iss_ok = claims.get("iss").and_then(Value::as_str) == Some(self.issuer.as_str());
-        let exp_ok = claims.get("exp").and_then(Value::as_i64).is_some_and(|exp| exp > now);
-        let nbf_ok = claims.get("nbf").and_then(Value::as_i64).is_none_or(|nbf| nbf <= now + 60);
+        let exp_ok = claims
+            .get("exp")
+            .and_then(Value::as_i64)
+            .is_some_and(|exp| exp > now);
+        let nbf_ok = claims
+            .get("nbf")
+            .and_then(Value::as_i64)
+            .is_none_or(|nbf| nbf <= now + 60);
         if typ_ok && iss_ok && exp_ok && nbf_ok && claims.get("jti").is_some() {
             Ok(claims)
         } else {

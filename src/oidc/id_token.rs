@@ -44,10 +44,20 @@ pub fn mint(issuer: &TokenIssuer, c: &IdTokenClaims<'_>, now: i64) -> Result<Str
         claims.insert("nonce".into(), nonce.into());
     }
     if !c.amr.is_empty() {
-        claims.insert("amr".into(), c.amr.iter().map(|a| Value::from(a.as_str())).collect::<Vec<_>>().into());
+        claims.insert(
+            "amr".into(),
+            c.amr
+                .iter()
+                .map(|a| Value::from(a.as_str()))
+                .collect::<Vec<_>>()
+                .into(),
+        );
     }
     if let Some(token) = c.access_token {
-        claims.insert("at_hash".into(), at_hash(issuer.keys.algorithm(), token).into());
+        claims.insert(
+            "at_hash".into(),
+            at_hash(issuer.keys.algorithm(), token).into(),
+        );
     }
     if let Some(profile) = c.profile {
         profile.write_claims(&mut claims);
@@ -87,17 +97,33 @@ pub fn verify_hint(issuer: &TokenIssuer, token: &str) -> Result<Hint, KeyError> 
         return Err(KeyError::InvalidToken);
     }
     // An access token is not an ID token.
-    if verified.header.token_type().is_some_and(|t| t.eq_ignore_ascii_case("at+jwt")) {
+    if verified
+        .header
+        .token_type()
+        .is_some_and(|t| t.eq_ignore_ascii_case("at+jwt"))
+    {
         return Err(KeyError::InvalidToken);
     }
-    let sub = claims.get("sub").and_then(Value::as_str).ok_or(KeyError::InvalidToken)?.to_owned();
+    let sub = claims
+        .get("sub")
+        .and_then(Value::as_str)
+        .ok_or(KeyError::InvalidToken)?
+        .to_owned();
     let audiences = match claims.get("aud") {
         Some(Value::String(a)) => vec![a.clone()],
-        Some(Value::Array(list)) => list.iter().filter_map(Value::as_str).map(str::to_owned).collect(),
+        Some(Value::Array(list)) => list
+            .iter()
+            .filter_map(Value::as_str)
+            .map(str::to_owned)
+            .collect(),
         _ => return Err(KeyError::InvalidToken),
     };
     let sid = claims.get("sid").and_then(Value::as_str).map(str::to_owned);
-    Ok(Hint { sub, audiences, sid })
+    Ok(Hint {
+        sub,
+        audiences,
+        sid,
+    })
 }
 
 #[cfg(test)]
@@ -107,6 +133,12 @@ mod tests {
     #[test]
     fn at_hash_matches_the_core_spec_example() {
         // OpenID Connect Core, Appendix A.3/A.4 (RS256): access token and its at_hash.
-        assert_eq!(at_hash(Algorithm::RS256, "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"), "77QmUPtjPfzWtF2AnpK9RQ");
+        assert_eq!(
+            at_hash(
+                Algorithm::RS256,
+                "jHkWEdUXMU1BwAsC4vtUsZwnNvTIxEl0z9K3vx5KF0Y"
+            ),
+            "77QmUPtjPfzWtF2AnpK9RQ"
+        );
     }
 }

@@ -54,7 +54,10 @@ mod tests {
     fn client_id_and_hint_must_agree() {
         let auds = vec!["a".to_owned()];
         assert_eq!(requesting_client(Some("a"), Some(&auds)), Ok(Some("a")));
-        assert_eq!(requesting_client(Some("b"), Some(&auds)), Err(LogoutError::ClientMismatch));
+        assert_eq!(
+            requesting_client(Some("b"), Some(&auds)),
+            Err(LogoutError::ClientMismatch)
+        );
         assert_eq!(requesting_client(None, Some(&auds)), Ok(Some("a")));
         assert_eq!(requesting_client(None, None), Ok(None));
     }

@@ -6,7 +6,11 @@ use crate::domain::{Scopes, SecurityProfile, User};
 
 /// The claims the userinfo endpoint returns for `scopes`. `sub` is always present.
 #[must_use]
-pub fn claims(user: &User, scopes: &Scopes, profile: Option<&SecurityProfile>) -> Map<String, Value> {
+pub fn claims(
+    user: &User,
+    scopes: &Scopes,
+    profile: Option<&SecurityProfile>,
+) -> Map<String, Value> {
     let mut c = Map::new();
     c.insert("sub".into(), user.user_id.clone().into());
     if scopes.contains("profile") {

@@ -62,8 +62,7 @@ pub trait ClientStore: Send + Sync {
     async fn create_client(&self, client: &NewClient, now: i64) -> StoreResult<()>;
     async fn find_client(&self, client_id: &str) -> StoreResult<Option<Client>>;
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
-    async fn set_client_secret(&self, client_id: &str, secret_hash: &TokenHash)
-        -> StoreResult<()>;
+    async fn set_client_secret(&self, client_id: &str, secret_hash: &TokenHash) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -99,8 +98,10 @@ impl ClientStore for SqlStore {
 
     async fn find_client(&self, client_id: &str) -> StoreResult<Option<Client>> {
         let sql = format!("SELECT {CLIENT_COLUMNS} FROM client_t WHERE client_id = $1");
-        let row: Option<ClientRow> =
-            sqlx::query_as(&sql).bind(client_id).fetch_optional(&self.pool).await?;
+        let row: Option<ClientRow> = sqlx::query_as(&sql)
+            .bind(client_id)
+            .fetch_optional(&self.pool)
+            .await?;
         row.map(Client::try_from).transpose()
     }
 
@@ -110,11 +111,7 @@ impl ClientStore for SqlStore {
         rows.into_iter().map(Client::try_from).collect()
     }
 
-    async fn set_client_secret(
-        &self,
-        client_id: &str,
-        secret_hash: &TokenHash,
-    ) -> StoreResult<()> {
+    async fn set_client_secret(&self, client_id: &str, secret_hash: &TokenHash) -> StoreResult<()> {
         let done = sqlx::query(
             "UPDATE client_t SET secret_hash = $1 WHERE client_id = $2 \
              AND client_type = 'confidential'",

@@ -38,7 +38,7 @@ pub struct CodeRecord {
 #[derive(Debug)]
 pub enum CodeUse {
     /// The code was valid and is now used.
-    Redeemed(CodeRecord),
+    Redeemed(Box<CodeRecord>),
     /// The code had already been used: whatever it issued must be revoked.
     Reused { family_id: String },
     /// Unknown or expired.
@@ -112,8 +112,11 @@ pub trait GrantStore: Send + Sync {
         now: i64,
         grace: i64,
     ) -> StoreResult<RefreshUse>;
-    async fn refresh_token_status(&self, token_hash: &str, now: i64)
-        -> StoreResult<Option<RefreshStatus>>;
+    async fn refresh_token_status(
+        &self,
+        token_hash: &str,
+        now: i64,
+    ) -> StoreResult<Option<RefreshStatus>>;
     /// Revokes a family: its refresh tokens and the access tokens it issued.
     async fn revoke_family(&self, family_id: &str) -> StoreResult<()>;
     /// Revokes one access token by its `jti` until it would have expired anyway.
@@ -169,7 +172,7 @@ impl GrantStore for SqlStore {
             .fetch_optional(&self.pool)
             .await?;
         if let Some(record) = redeemed {
-            return Ok(CodeUse::Redeemed(record));
+            return Ok(CodeUse::Redeemed(Box::new(record)));
         }
         let used: Option<(String,)> = sqlx::query_as(
             "SELECT family_id FROM authorization_code_t WHERE code_hash = $1 AND used_at IS NOT NULL",
@@ -227,14 +230,12 @@ impl GrantStore for SqlStore {
             .execute(&mut *tx)
             .await?;
         }
-        sqlx::query(
-            "INSERT INTO access_token_t (jti, family_id, expires_at) VALUES ($1, $2, $3)",
-        )
-        .bind(issuance.access_jti)
-        .bind(issuance.family_id)
-        .bind(issuance.access_expires_at)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query("INSERT INTO access_token_t (jti, family_id, expires_at) VALUES ($1, $2, $3)")
+            .bind(issuance.access_jti)
+            .bind(issuance.family_id)
+            .bind(issuance.access_expires_at)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -270,7 +271,9 @@ impl GrantStore for SqlStore {
                 RefreshUse::Invalid
             }
             Some(at) if now - at <= grace => RefreshUse::Retry(record),
-            Some(_) => RefreshUse::Replayed { family_id: record.family_id },
+            Some(_) => RefreshUse::Replayed {
+                family_id: record.family_id,
+            },
             None => RefreshUse::Invalid,
         })
     }
@@ -280,10 +283,13 @@ impl GrantStore for SqlStore {
         token_hash: &str,
         now: i64,
     ) -> StoreResult<Option<RefreshStatus>> {
-        Ok(self.refresh_row(token_hash).await?.map(|(record, rotated_at, revoked)| {
-            let active = !revoked && rotated_at.is_none() && record.expires_at > now;
-            RefreshStatus { record, active }
-        }))
+        Ok(self
+            .refresh_row(token_hash)
+            .await?
+            .map(|(record, rotated_at, revoked)| {
+                let active = !revoked && rotated_at.is_none() && record.expires_at > now;
+                RefreshStatus { record, active }
+            }))
     }
 
     async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
@@ -326,7 +332,11 @@ impl GrantStore for SqlStore {
             "DELETE FROM token_family_t WHERE expires_at < $1",
             "DELETE FROM session_t WHERE expires_at < $1",
         ] {
-            purged += sqlx::query(sql).bind(now).execute(&self.pool).await?.rows_affected();
+            purged += sqlx::query(sql)
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected();
         }
         Ok(purged)
     }

@@ -89,12 +89,12 @@ impl KeyStore for SqlStore {
     }
 
     async fn delete_keys_removable(&self, now: i64) -> StoreResult<u64> {
-        Ok(sqlx::query(
-            "DELETE FROM signing_key_t WHERE state = 'retired' AND remove_after < $1",
+        Ok(
+            sqlx::query("DELETE FROM signing_key_t WHERE state = 'retired' AND remove_after < $1")
+                .bind(now)
+                .execute(&self.pool)
+                .await?
+                .rows_affected(),
         )
-        .bind(now)
-        .execute(&self.pool)
-        .await?
-        .rows_affected())
     }
 }

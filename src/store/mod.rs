@@ -170,9 +170,16 @@ pub(crate) fn flag(b: bool) -> i64 {
 /// Lists are stored as newline-separated text: portable, and no value here (URIs,
 /// grant type names) can contain a newline.
 pub(crate) fn join_lines<S: AsRef<str>>(items: &[S]) -> String {
-    items.iter().map(AsRef::as_ref).collect::<Vec<_>>().join("\n")
+    items
+        .iter()
+        .map(AsRef::as_ref)
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 pub(crate) fn split_lines(text: &str) -> Vec<String> {
-    text.lines().filter(|l| !l.is_empty()).map(str::to_owned).collect()
+    text.lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect()
 }

@@ -70,8 +70,7 @@ pub trait UserStore: Send + Sync {
     async fn find_user_by_login(&self, login: &str) -> StoreResult<Option<UserCredentials>>;
     async fn find_user(&self, user_id: &str) -> StoreResult<Option<User>>;
     async fn list_users(&self, host_id: Option<&str>) -> StoreResult<Vec<User>>;
-    async fn set_password(&self, user_id: &str, password_hash: &str, now: i64)
-        -> StoreResult<()>;
+    async fn set_password(&self, user_id: &str, password_hash: &str, now: i64) -> StoreResult<()>;
     /// The hosts a user belongs to, ordered by domain.
     async fn user_hosts(&self, user_id: &str) -> StoreResult<Vec<String>>;
     /// The security profile of a user in a host, in one round trip.
@@ -131,8 +130,10 @@ impl UserStore for SqlStore {
 
     async fn find_user(&self, user_id: &str) -> StoreResult<Option<User>> {
         let sql = format!("SELECT {USER_COLUMNS} FROM user_t WHERE user_id = $1");
-        let row: Option<UserRow> =
-            sqlx::query_as(&sql).bind(user_id).fetch_optional(&self.pool).await?;
+        let row: Option<UserRow> = sqlx::query_as(&sql)
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await?;
         Ok(row.map(|r| r.into_credentials().user))
     }
 
@@ -143,28 +144,30 @@ impl UserStore for SqlStore {
                     "SELECT {USER_COLUMNS} FROM user_t WHERE user_id IN \
                      (SELECT user_id FROM user_host_t WHERE host_id = $1) ORDER BY email"
                 );
-                sqlx::query_as(&sql).bind(host).fetch_all(&self.pool).await?
+                sqlx::query_as(&sql)
+                    .bind(host)
+                    .fetch_all(&self.pool)
+                    .await?
             }
             None => {
                 let sql = format!("SELECT {USER_COLUMNS} FROM user_t ORDER BY email");
                 sqlx::query_as(&sql).fetch_all(&self.pool).await?
             }
         };
-        Ok(rows.into_iter().map(|r| r.into_credentials().user).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| r.into_credentials().user)
+            .collect())
     }
 
-    async fn set_password(
-        &self,
-        user_id: &str,
-        password_hash: &str,
-        now: i64,
-    ) -> StoreResult<()> {
-        let done = sqlx::query("UPDATE user_t SET password = $1, updated_at = $2 WHERE user_id = $3")
-            .bind(password_hash)
-            .bind(now)
-            .bind(user_id)
-            .execute(&self.pool)
-            .await?;
+    async fn set_password(&self, user_id: &str, password_hash: &str, now: i64) -> StoreResult<()> {
+        let done =
+            sqlx::query("UPDATE user_t SET password = $1, updated_at = $2 WHERE user_id = $3")
+                .bind(password_hash)
+                .bind(now)
+                .bind(user_id)
+                .execute(&self.pool)
+                .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("user"));
         }

@@ -1,22 +1,39 @@
 use reqwest::StatusCode;
 
-use crate::helpers::{hidden_field, location, query_of, spawn_app, TestApp, EMAIL, PASSWORD, REDIRECT_URI};
+use crate::helpers::{
+    hidden_field, location, query_of, spawn_app, TestApp, EMAIL, PASSWORD, REDIRECT_URI,
+};
 
 fn with(app: &TestApp, changes: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
-    let mut params: Vec<(&'static str, String)> =
-        app.authorize_params().into_iter().filter(|(k, _)| !changes.iter().any(|(c, _)| c == k)).collect();
-    params.extend(changes.iter().filter(|(_, v)| !v.is_empty()).map(|(k, v)| (*k, (*v).to_owned())));
+    let mut params: Vec<(&'static str, String)> = app
+        .authorize_params()
+        .into_iter()
+        .filter(|(k, _)| !changes.iter().any(|(c, _)| c == k))
+        .collect();
+    params.extend(
+        changes
+            .iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(k, v)| (*k, (*v).to_owned())),
+    );
     params
 }
 
 /// The error an authorization request was redirected back with.
-async fn redirected_error(app: &TestApp, params: &[(&str, String)]) -> std::collections::HashMap<String, String> {
+async fn redirected_error(
+    app: &TestApp,
+    params: &[(&str, String)],
+) -> std::collections::HashMap<String, String> {
     let response = app.get_authorize(params).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let to = location(&response);
     assert!(to.starts_with(REDIRECT_URI), "{to}");
     let q = query_of(&to);
-    assert_eq!(q.get("state").map(String::as_str), Some("st-123"), "state must come back unchanged");
+    assert_eq!(
+        q.get("state").map(String::as_str),
+        Some("st-123"),
+        "state must come back unchanged"
+    );
     assert_eq!(q.get("iss"), Some(&app.issuer), "RFC 9207 iss");
     q
 }
@@ -24,17 +41,30 @@ async fn redirected_error(app: &TestApp, params: &[(&str, String)]) -> std::coll
 #[tokio::test]
 async fn an_unknown_client_gets_an_error_page_and_no_redirect() {
     let app = spawn_app().await;
-    let response = app.get_authorize(&with(&app, &[("client_id", "nobody")])).await;
+    let response = app
+        .get_authorize(&with(&app, &[("client_id", "nobody")]))
+        .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.headers().get("location").is_none());
-    assert!(response.text().await.unwrap().contains("The client is not known."));
+    assert!(response
+        .text()
+        .await
+        .unwrap()
+        .contains("The client is not known."));
 }
 
 #[tokio::test]
 async fn an_unregistered_redirect_uri_gets_an_error_page_and_no_redirect() {
     let app = spawn_app().await;
-    for uri in ["https://evil.example/callback", "https://rp.example/callback/", "https://rp.example/callback?x=1", ""] {
-        let response = app.get_authorize(&with(&app, &[("redirect_uri", uri)])).await;
+    for uri in [
+        "https://evil.example/callback",
+        "https://rp.example/callback/",
+        "https://rp.example/callback?x=1",
+        "",
+    ] {
+        let response = app
+            .get_authorize(&with(&app, &[("redirect_uri", uri)]))
+            .await;
         assert_eq!(response.status(), StatusCode::BAD_REQUEST, "{uri}");
         assert!(response.headers().get("location").is_none(), "{uri}");
     }
@@ -45,28 +75,51 @@ async fn protocol_errors_go_back_to_the_client_with_state_and_iss() {
     let app = spawn_app().await;
     let cases: &[(&[(&'static str, &str)], &str)] = &[
         (&[("response_type", "token")], "unsupported_response_type"),
-        (&[("response_type", "id_token")], "unsupported_response_type"),
+        (
+            &[("response_type", "id_token")],
+            "unsupported_response_type",
+        ),
         (&[("response_type", "")], "invalid_request"),
-        (&[("code_challenge", ""), ("code_challenge_method", "")], "invalid_request"),
+        (
+            &[("code_challenge", ""), ("code_challenge_method", "")],
+            "invalid_request",
+        ),
         (&[("code_challenge_method", "plain")], "invalid_request"),
         (&[("scope", "openid admin")], "invalid_scope"),
-        (&[("request", "eyJhbGciOiJub25lIn0.e30.")], "request_not_supported"),
-        (&[("request_uri", "https://rp.example/req")], "request_uri_not_supported"),
+        (
+            &[("request", "eyJhbGciOiJub25lIn0.e30.")],
+            "request_not_supported",
+        ),
+        (
+            &[("request_uri", "https://rp.example/req")],
+            "request_uri_not_supported",
+        ),
         (&[("prompt", "none login")], "invalid_request"),
         (&[("prompt", "none")], "login_required"),
         (&[("id_token_hint", "not-a-token")], "invalid_request"),
     ];
     for (changes, expected) in cases {
         let q = redirected_error(&app, &with(&app, changes)).await;
-        assert_eq!(q.get("error").map(String::as_str), Some(*expected), "{changes:?}: {q:?}");
-        assert!(q.get("code").is_none());
+        assert_eq!(
+            q.get("error").map(String::as_str),
+            Some(*expected),
+            "{changes:?}: {q:?}"
+        );
+        assert!(!q.contains_key("code"));
     }
 }
 
 #[tokio::test]
 async fn a_public_client_must_use_pkce() {
     let app = spawn_app().await;
-    let params = with(&app, &[("client_id", &app.public_client_id), ("code_challenge", ""), ("code_challenge_method", "")]);
+    let params = with(
+        &app,
+        &[
+            ("client_id", &app.public_client_id),
+            ("code_challenge", ""),
+            ("code_challenge_method", ""),
+        ],
+    );
     let q = redirected_error(&app, &params).await;
     assert_eq!(q["error"], "invalid_request");
     assert!(q["error_description"].contains("PKCE"));
@@ -93,7 +146,9 @@ async fn unknown_parameters_are_ignored() {
 #[tokio::test]
 async fn sign_in_and_consent_return_a_code_with_state_and_iss() {
     let app = spawn_app().await;
-    let response = app.sign_in_through(app.get_authorize(&app.authorize_params()).await).await;
+    let response = app
+        .sign_in_through(app.get_authorize(&app.authorize_params()).await)
+        .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let q = query_of(&location(&response));
     assert!(q["code"].len() >= 43);
@@ -104,7 +159,9 @@ async fn sign_in_and_consent_return_a_code_with_state_and_iss() {
 #[tokio::test]
 async fn pages_carry_security_headers() {
     let app = spawn_app().await;
-    let page = app.follow(app.get_authorize(&app.authorize_params()).await).await;
+    let page = app
+        .follow(app.get_authorize(&app.authorize_params()).await)
+        .await;
     let h = page.headers();
     let csp = h["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
@@ -113,14 +170,25 @@ async fn pages_carry_security_headers() {
     assert_eq!(h["cache-control"], "no-store");
     assert_eq!(h["x-frame-options"], "DENY");
     let cookie = h["set-cookie"].to_str().unwrap().to_lowercase();
-    assert!(cookie.contains("httponly") && cookie.contains("samesite=lax"), "{cookie}");
-    assert!(!cookie.contains("secure"), "an http issuer gets no Secure cookie: {cookie}");
+    assert!(
+        cookie.contains("httponly") && cookie.contains("samesite=lax"),
+        "{cookie}"
+    );
+    assert!(
+        !cookie.contains("secure"),
+        "an http issuer gets no Secure cookie: {cookie}"
+    );
 }
 
 #[tokio::test]
 async fn the_login_hint_prefills_the_form() {
     let app = spawn_app().await;
-    let page = app.follow(app.get_authorize(&with(&app, &[("login_hint", "hinted@example.com")])).await).await;
+    let page = app
+        .follow(
+            app.get_authorize(&with(&app, &[("login_hint", "hinted@example.com")]))
+                .await,
+        )
+        .await;
     let html = page.text().await.unwrap();
     assert!(html.contains("value=\"hinted@example.com\""), "{html}");
 }
@@ -129,8 +197,15 @@ async fn the_login_hint_prefills_the_form() {
 async fn a_wrong_password_or_unknown_user_gets_one_message() {
     let app = spawn_app().await;
     let mut messages = Vec::new();
-    for (login, password) in [(EMAIL, "wrong"), ("nobody@example.com", PASSWORD), ("", ""), ("ALICE", "wrong")] {
-        let page = app.follow(app.get_authorize(&app.authorize_params()).await).await;
+    for (login, password) in [
+        (EMAIL, "wrong"),
+        ("nobody@example.com", PASSWORD),
+        ("", ""),
+        ("ALICE", "wrong"),
+    ] {
+        let page = app
+            .follow(app.get_authorize(&app.authorize_params()).await)
+            .await;
         let response = app.submit_login(page, login, password).await;
         assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
         let html = response.text().await.unwrap();
@@ -145,7 +220,9 @@ async fn a_wrong_password_or_unknown_user_gets_one_message() {
 #[tokio::test]
 async fn the_username_signs_in_as_well_as_the_email() {
     let app = spawn_app().await;
-    let page = app.follow(app.get_authorize(&app.authorize_params()).await).await;
+    let page = app
+        .follow(app.get_authorize(&app.authorize_params()).await)
+        .await;
     let response = app.submit_login(page, "Alice", PASSWORD).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
 }
@@ -153,17 +230,32 @@ async fn the_username_signs_in_as_well_as_the_email() {
 #[tokio::test]
 async fn a_form_without_its_csrf_token_is_refused() {
     let app = spawn_app().await;
-    let page = app.follow(app.get_authorize(&app.authorize_params()).await).await;
+    let page = app
+        .follow(app.get_authorize(&app.authorize_params()).await)
+        .await;
     let html = page.text().await.unwrap();
     let request_id = hidden_field(&html, "request_id").unwrap();
     for csrf in [None, Some("forged")] {
-        let mut form = vec![("request_id", request_id.clone()), ("login", EMAIL.into()), ("password", PASSWORD.into())];
+        let mut form = vec![
+            ("request_id", request_id.clone()),
+            ("login", EMAIL.into()),
+            ("password", PASSWORD.into()),
+        ];
         if let Some(c) = csrf {
             form.push(("csrf", c.into()));
         }
-        let response = app.browser.post(app.url("/login")).form(&form).send().await.unwrap();
+        let response = app
+            .browser
+            .post(app.url("/login"))
+            .form(&form)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), StatusCode::FORBIDDEN);
-        assert!(response.headers().get("set-cookie").is_none_or(|c| !c.to_str().unwrap().is_empty()));
+        assert!(response
+            .headers()
+            .get("set-cookie")
+            .is_none_or(|c| !c.to_str().unwrap().is_empty()));
     }
     // Still not signed in: prompt=none fails.
     let q = redirected_error(&app, &with(&app, &[("prompt", "none")])).await;
@@ -179,7 +271,11 @@ async fn consent_is_remembered_and_prompt_none_then_issues_a_code_silently() {
     let q = query_of(&location(&response));
     assert!(q.contains_key("code"), "{q:?}");
     // A wider scope than consented needs consent again, which prompt=none cannot show.
-    let q = redirected_error(&app, &with(&app, &[("prompt", "none"), ("scope", "openid api:read")])).await;
+    let q = redirected_error(
+        &app,
+        &with(&app, &[("prompt", "none"), ("scope", "openid api:read")]),
+    )
+    .await;
     assert_eq!(q["error"], "consent_required");
 }
 
@@ -190,9 +286,14 @@ async fn prompt_login_and_max_age_zero_ask_for_the_password_again() {
     for change in [("prompt", "login"), ("max_age", "0")] {
         // max_age=0 needs the clock to move past the sign-in second.
         tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
-        let response = app.follow(app.get_authorize(&with(&app, &[change])).await).await;
+        let response = app
+            .follow(app.get_authorize(&with(&app, &[change])).await)
+            .await;
         let html = response.text().await.unwrap();
-        assert!(html.contains("name=\"password\""), "{change:?} did not ask for a sign-in");
+        assert!(
+            html.contains("name=\"password\""),
+            "{change:?} did not ask for a sign-in"
+        );
     }
 }
 
@@ -200,15 +301,24 @@ async fn prompt_login_and_max_age_zero_ask_for_the_password_again() {
 async fn prompt_consent_shows_the_consent_page_again() {
     let app = spawn_app().await;
     app.code().await;
-    let response = app.follow(app.get_authorize(&with(&app, &[("prompt", "consent")])).await).await;
+    let response = app
+        .follow(
+            app.get_authorize(&with(&app, &[("prompt", "consent")]))
+                .await,
+        )
+        .await;
     assert!(response.text().await.unwrap().contains("Allow access"));
 }
 
 #[tokio::test]
 async fn denying_consent_returns_access_denied() {
     let app = spawn_app().await;
-    let login_page = app.follow(app.get_authorize(&app.authorize_params()).await).await;
-    let consent_page = app.follow(app.submit_login(login_page, EMAIL, PASSWORD).await).await;
+    let login_page = app
+        .follow(app.get_authorize(&app.authorize_params()).await)
+        .await;
+    let consent_page = app
+        .follow(app.submit_login(login_page, EMAIL, PASSWORD).await)
+        .await;
     let response = app.submit_consent(consent_page, "deny").await;
     let q = query_of(&location(&response));
     assert_eq!(q["error"], "access_denied");
@@ -219,12 +329,23 @@ async fn denying_consent_returns_access_denied() {
 #[tokio::test]
 async fn form_post_mode_answers_with_an_auto_submitting_form() {
     let app = spawn_app().await;
-    let response = app.sign_in_through(app.get_authorize(&with(&app, &[("response_mode", "form_post")])).await).await;
+    let response = app
+        .sign_in_through(
+            app.get_authorize(&with(&app, &[("response_mode", "form_post")]))
+                .await,
+        )
+        .await;
     assert_eq!(response.status(), StatusCode::OK);
-    let csp = response.headers()["content-security-policy"].to_str().unwrap().to_owned();
+    let csp = response.headers()["content-security-policy"]
+        .to_str()
+        .unwrap()
+        .to_owned();
     assert!(csp.contains("form-action https://rp.example"), "{csp}");
     let html = response.text().await.unwrap();
-    assert!(html.contains(&format!("action=\"{REDIRECT_URI}\"")), "{html}");
+    assert!(
+        html.contains(&format!("action=\"{REDIRECT_URI}\"")),
+        "{html}"
+    );
     assert!(hidden_field(&html, "code").is_some());
     assert_eq!(hidden_field(&html, "state").as_deref(), Some("st-123"));
     assert!(html.contains("name=\"iss\""));
@@ -233,7 +354,13 @@ async fn form_post_mode_answers_with_an_auto_submitting_form() {
 #[tokio::test]
 async fn post_to_the_authorization_endpoint_works_like_get() {
     let app = spawn_app().await;
-    let response = app.browser.post(app.url("/authorize")).form(&app.authorize_params()).send().await.unwrap();
+    let response = app
+        .browser
+        .post(app.url("/authorize"))
+        .form(&app.authorize_params())
+        .send()
+        .await
+        .unwrap();
     let response = app.sign_in_through(response).await;
     assert!(query_of(&location(&response)).contains_key("code"));
 }

@@ -6,9 +6,14 @@ use crate::helpers::spawn_app;
 #[tokio::test]
 async fn discovery_metadata_is_complete_and_truthful() {
     let app = spawn_app().await;
-    let response = reqwest::get(app.url("/.well-known/openid-configuration")).await.unwrap();
+    let response = reqwest::get(app.url("/.well-known/openid-configuration"))
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
-    assert!(response.headers()["cache-control"].to_str().unwrap().contains("max-age"));
+    assert!(response.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age"));
     let m: Value = response.json().await.unwrap();
     assert_eq!(m["issuer"], app.issuer);
     for (field, path) in [
@@ -23,8 +28,14 @@ async fn discovery_metadata_is_complete_and_truthful() {
         assert_eq!(m[field], app.url(path), "{field}");
     }
     assert_eq!(m["response_types_supported"], serde_json::json!(["code"]));
-    assert_eq!(m["code_challenge_methods_supported"], serde_json::json!(["S256"]));
-    assert_eq!(m["id_token_signing_alg_values_supported"], serde_json::json!(["RS256"]));
+    assert_eq!(
+        m["code_challenge_methods_supported"],
+        serde_json::json!(["S256"])
+    );
+    assert_eq!(
+        m["id_token_signing_alg_values_supported"],
+        serde_json::json!(["RS256"])
+    );
     assert_eq!(m["authorization_response_iss_parameter_supported"], true);
     assert_eq!(m["request_parameter_supported"], false);
     assert_eq!(m["subject_types_supported"], serde_json::json!(["public"]));
@@ -32,7 +43,13 @@ async fn discovery_metadata_is_complete_and_truthful() {
     assert!(modes.contains(&"form_post".into()) && modes.contains(&"query".into()));
 
     // Every advertised endpoint answers (none is a 404).
-    for field in ["authorization_endpoint", "token_endpoint", "userinfo_endpoint", "jwks_uri", "end_session_endpoint"] {
+    for field in [
+        "authorization_endpoint",
+        "token_endpoint",
+        "userinfo_endpoint",
+        "jwks_uri",
+        "end_session_endpoint",
+    ] {
         let url = m[field].as_str().unwrap();
         let status = app.browser.get(url).send().await.unwrap().status();
         assert_ne!(status, StatusCode::NOT_FOUND, "{field}");
@@ -42,8 +59,18 @@ async fn discovery_metadata_is_complete_and_truthful() {
 #[tokio::test]
 async fn the_oauth_metadata_location_serves_the_same_document() {
     let app = spawn_app().await;
-    let a: Value = reqwest::get(app.url("/.well-known/openid-configuration")).await.unwrap().json().await.unwrap();
-    let b: Value = reqwest::get(app.url("/.well-known/oauth-authorization-server")).await.unwrap().json().await.unwrap();
+    let a: Value = reqwest::get(app.url("/.well-known/openid-configuration"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let b: Value = reqwest::get(app.url("/.well-known/oauth-authorization-server"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(a, b);
 }
 
@@ -53,7 +80,10 @@ async fn the_jwks_publishes_public_keys_only_with_caching_headers() {
     let response = reqwest::get(app.url("/jwks")).await.unwrap();
     assert_eq!(response.status(), StatusCode::OK);
     let etag = response.headers()["etag"].to_str().unwrap().to_owned();
-    assert!(response.headers()["cache-control"].to_str().unwrap().contains("max-age=300"));
+    assert!(response.headers()["cache-control"]
+        .to_str()
+        .unwrap()
+        .contains("max-age=300"));
     let jwks: Value = response.json().await.unwrap();
     let keys = jwks["keys"].as_array().unwrap();
     // The active key and the next one.
@@ -64,13 +94,25 @@ async fn the_jwks_publishes_public_keys_only_with_caching_headers() {
         assert!(key["kid"].is_string());
         assert!(key.get("d").is_none(), "private part published: {key}");
     }
-    let revalidated = app.browser.get(app.url("/jwks")).header("if-none-match", &etag).send().await.unwrap();
+    let revalidated = app
+        .browser
+        .get(app.url("/jwks"))
+        .header("if-none-match", &etag)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(revalidated.status(), StatusCode::NOT_MODIFIED);
 }
 
 #[tokio::test]
 async fn health_and_readiness_answer() {
     let app = spawn_app().await;
-    assert_eq!(reqwest::get(app.url("/healthz")).await.unwrap().status(), StatusCode::OK);
-    assert_eq!(reqwest::get(app.url("/readyz")).await.unwrap().status(), StatusCode::OK);
+    assert_eq!(
+        reqwest::get(app.url("/healthz")).await.unwrap().status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        reqwest::get(app.url("/readyz")).await.unwrap().status(),
+        StatusCode::OK
+    );
 }

@@ -53,7 +53,13 @@ pub async fn spawn_app_with(tweak: Tweak) -> TestApp {
             let db = PgDatabase::create(&server).await;
             (db.url.clone(), Some(db))
         }
-        _ => (format!("sqlite://{}?mode=rwc", dir.path().join("tessera.db").display()), None),
+        _ => (
+            format!(
+                "sqlite://{}?mode=rwc",
+                dir.path().join("tessera.db").display()
+            ),
+            None,
+        ),
     };
     let mut config = Config {
         issuer: String::new(),
@@ -73,7 +79,14 @@ pub async fn spawn_app_with(tweak: Tweak) -> TestApp {
     let host_id = random_id();
     state
         .store
-        .create_host(&NewHost { host_id: host_id.clone(), domain: format!("{host_id}.example"), name: "Example".into() }, now)
+        .create_host(
+            &NewHost {
+                host_id: host_id.clone(),
+                domain: format!("{host_id}.example"),
+                name: "Example".into(),
+            },
+            now,
+        )
         .await
         .expect("host");
     let user_id = random_id();
@@ -99,13 +112,23 @@ pub async fn spawn_app_with(tweak: Tweak) -> TestApp {
     let client_id = random_id();
     state
         .store
-        .create_client(&NewClient { client: client(&client_id, ClientType::Confidential, Some(&secret)) }, now)
+        .create_client(
+            &NewClient {
+                client: client(&client_id, ClientType::Confidential, Some(&secret)),
+            },
+            now,
+        )
         .await
         .expect("client");
     let public_client_id = random_id();
     state
         .store
-        .create_client(&NewClient { client: client(&public_client_id, ClientType::Public, None) }, now)
+        .create_client(
+            &NewClient {
+                client: client(&public_client_id, ClientType::Public, None),
+            },
+            now,
+        )
         .await
         .expect("public client");
 
@@ -141,10 +164,26 @@ pub fn client(client_id: &str, client_type: ClientType, secret: Option<&Secret>)
         redirect_uris: vec![RedirectUri::parse(REDIRECT_URI).expect("uri")],
         post_logout_redirect_uris: vec![RedirectUri::parse(LOGOUT_URI).expect("uri")],
         grant_types: grants.iter().map(|g| (*g).to_owned()).collect(),
-        allowed_scopes: Scopes::parse("openid profile email offline_access api:read api:write").expect("scopes"),
+        allowed_scopes: Scopes::parse("openid profile email offline_access api:read api:write")
+            .expect("scopes"),
         require_pkce: true,
         host_id: None,
         profile_in_id_token: false,
+    }
+}
+
+/// A fresh database for one test: a new PostgreSQL database on the server named by
+/// `TESSERA_TEST_DATABASE_URL`, or an SQLite file in `dir`.
+pub async fn fresh_database(dir: &std::path::Path) -> (String, Option<PgDatabase>) {
+    match std::env::var("TESSERA_TEST_DATABASE_URL") {
+        Ok(server) if !server.is_empty() => {
+            let db = PgDatabase::create(&server).await;
+            (db.url.clone(), Some(db))
+        }
+        _ => (
+            format!("sqlite://{}?mode=rwc", dir.join("tessera.db").display()),
+            None,
+        ),
     }
 }
 
@@ -157,12 +196,23 @@ pub struct PgDatabase {
 
 impl PgDatabase {
     async fn create(server: &str) -> Self {
-        let name = format!("tessera_test_{}", random_id().to_lowercase().replace(['-', '_'], ""));
-        let mut conn = sqlx::PgConnection::connect(server).await.expect("connect to the test PostgreSQL server");
-        conn.execute(format!("CREATE DATABASE {name}").as_str()).await.expect("create database");
+        let name = format!(
+            "tessera_test_{}",
+            random_id().to_lowercase().replace(['-', '_'], "")
+        );
+        let mut conn = sqlx::PgConnection::connect(server)
+            .await
+            .expect("connect to the test PostgreSQL server");
+        conn.execute(format!("CREATE DATABASE {name}").as_str())
+            .await
+            .expect("create database");
         let mut url = url::Url::parse(server).expect("database URL");
         url.set_path(&name);
-        Self { server: server.to_owned(), name, url: url.to_string() }
+        Self {
+            server: server.to_owned(),
+            name,
+            url: url.to_string(),
+        }
     }
 }
 
@@ -172,10 +222,17 @@ impl Drop for PgDatabase {
         let name = self.name.clone();
         // Drop runs inside the test's runtime; the clean-up gets a runtime of its own.
         let _ = std::thread::spawn(move || {
-            if let Ok(rt) = tokio::runtime::Builder::new_current_thread().enable_all().build() {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
                 rt.block_on(async {
                     if let Ok(mut conn) = sqlx::PgConnection::connect(&server).await {
-                        let _ = conn.execute(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str()).await;
+                        let _ = conn
+                            .execute(
+                                format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)").as_str(),
+                            )
+                            .await;
                     }
                 });
             }
@@ -203,7 +260,11 @@ pub fn location(response: &Response) -> String {
 
 /// The query parameters of a URL.
 pub fn query_of(url: &str) -> HashMap<String, String> {
-    url::Url::parse(url).expect("absolute URL").query_pairs().into_owned().collect()
+    url::Url::parse(url)
+        .expect("absolute URL")
+        .query_pairs()
+        .into_owned()
+        .collect()
 }
 
 impl TestApp {
@@ -227,7 +288,12 @@ impl TestApp {
     }
 
     pub async fn get_authorize(&self, params: &[(&str, String)]) -> Response {
-        self.browser.get(self.url("/authorize")).query(params).send().await.expect("GET /authorize")
+        self.browser
+            .get(self.url("/authorize"))
+            .query(params)
+            .send()
+            .await
+            .expect("GET /authorize")
     }
 
     /// Follows redirects inside Tessera (relative or on the issuer) and stops at the
@@ -238,11 +304,20 @@ impl TestApp {
                 return response;
             }
             let to = location(&response);
-            let absolute = if to.starts_with('/') { self.url(&to) } else { to.clone() };
+            let absolute = if to.starts_with('/') {
+                self.url(&to)
+            } else {
+                to.clone()
+            };
             if !absolute.starts_with(&self.issuer) {
                 return response;
             }
-            response = self.browser.get(absolute).send().await.expect("follow redirect");
+            response = self
+                .browser
+                .get(absolute)
+                .send()
+                .await
+                .expect("follow redirect");
         }
         response
     }
@@ -253,24 +328,43 @@ impl TestApp {
         let html = page.text().await.expect("body");
         let form = [
             ("csrf", hidden_field(&html, "csrf").expect("csrf field")),
-            ("request_id", hidden_field(&html, "request_id").unwrap_or_default()),
+            (
+                "request_id",
+                hidden_field(&html, "request_id").unwrap_or_default(),
+            ),
             ("login", login.to_owned()),
             ("password", password.to_owned()),
         ];
-        self.browser.post(self.url("/login")).form(&form).send().await.expect("POST /login")
+        self.browser
+            .post(self.url("/login"))
+            .form(&form)
+            .send()
+            .await
+            .expect("POST /login")
     }
 
     /// Answers the consent page.
     pub async fn submit_consent(&self, page: Response, decision: &str) -> Response {
         assert_eq!(page.status(), StatusCode::OK, "expected the consent page");
         let html = page.text().await.expect("body");
-        assert!(html.contains("Allow access"), "not the consent page: {html}");
+        assert!(
+            html.contains("Allow access"),
+            "not the consent page: {html}"
+        );
         let form = [
             ("csrf", hidden_field(&html, "csrf").expect("csrf field")),
-            ("request_id", hidden_field(&html, "request_id").expect("request_id field")),
+            (
+                "request_id",
+                hidden_field(&html, "request_id").expect("request_id field"),
+            ),
             ("decision", decision.to_owned()),
         ];
-        self.browser.post(self.url("/consent")).form(&form).send().await.expect("POST /consent")
+        self.browser
+            .post(self.url("/consent"))
+            .form(&form)
+            .send()
+            .await
+            .expect("POST /consent")
     }
 
     /// Runs an authorization request through login and consent as the browser would,
@@ -297,13 +391,21 @@ impl TestApp {
 
     /// A code for the standard request.
     pub async fn code(&self) -> String {
-        let response = self.sign_in_through(self.get_authorize(&self.authorize_params()).await).await;
+        let response = self
+            .sign_in_through(self.get_authorize(&self.authorize_params()).await)
+            .await;
         let params = query_of(&location(&response));
-        params.get("code").cloned().unwrap_or_else(|| panic!("no code: {params:?}"))
+        params
+            .get("code")
+            .cloned()
+            .unwrap_or_else(|| panic!("no code: {params:?}"))
     }
 
     pub fn basic(&self) -> String {
-        format!("Basic {}", STANDARD.encode(format!("{}:{}", self.client_id, self.client_secret)))
+        format!(
+            "Basic {}",
+            STANDARD.encode(format!("{}:{}", self.client_id, self.client_secret))
+        )
     }
 
     /// POSTs a form to the token endpoint with the confidential client's Basic credentials.
@@ -311,7 +413,12 @@ impl TestApp {
         self.post_form_as("/token", form, Some(&self.basic())).await
     }
 
-    pub async fn post_form_as(&self, path: &str, form: &[(&str, &str)], authorization: Option<&str>) -> Response {
+    pub async fn post_form_as(
+        &self,
+        path: &str,
+        form: &[(&str, &str)],
+        authorization: Option<&str>,
+    ) -> Response {
         let mut request = reqwest::Client::new().post(self.url(path)).form(form);
         if let Some(a) = authorization {
             request = request.header("authorization", a);
@@ -335,16 +442,28 @@ impl TestApp {
     }
 
     pub async fn introspect(&self, token: &str) -> serde_json::Value {
-        let response = self.post_form_as("/introspect", &[("token", token)], Some(&self.basic())).await;
+        let response = self
+            .post_form_as("/introspect", &[("token", token)], Some(&self.basic()))
+            .await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.expect("json")
     }
 }
 
 /// Asserts an RFC 6749 §5.2 error body and returns it.
-pub async fn assert_oauth_error(response: Response, status: StatusCode, code: &str) -> serde_json::Value {
+pub async fn assert_oauth_error(
+    response: Response,
+    status: StatusCode,
+    code: &str,
+) -> serde_json::Value {
     assert_eq!(response.status(), status);
-    assert_eq!(response.headers().get("cache-control").and_then(|v| v.to_str().ok()), Some("no-store"));
+    assert_eq!(
+        response
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+        Some("no-store")
+    );
     let body: serde_json::Value = response.json().await.expect("json error");
     assert_eq!(body["error"], code, "{body}");
     body

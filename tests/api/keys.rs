@@ -4,20 +4,39 @@ use tessera::keys::{self, Algorithm};
 use crate::helpers::{spawn_app, spawn_app_with};
 
 async fn jwks_kids(app: &crate::helpers::TestApp) -> Vec<String> {
-    let jwks: Value = reqwest::get(app.url("/jwks")).await.unwrap().json().await.unwrap();
-    jwks["keys"].as_array().unwrap().iter().map(|k| k["kid"].as_str().unwrap().to_owned()).collect()
+    let jwks: Value = reqwest::get(app.url("/jwks"))
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    jwks["keys"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|k| k["kid"].as_str().unwrap().to_owned())
+        .collect()
 }
 
 fn kid_of(token: &str) -> String {
     let header = token.split('.').next().unwrap();
-    let bytes = base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap();
-    serde_json::from_slice::<Value>(&bytes).unwrap()["kid"].as_str().unwrap().to_owned()
+    let bytes =
+        base64::Engine::decode(&base64::engine::general_purpose::URL_SAFE_NO_PAD, header).unwrap();
+    serde_json::from_slice::<Value>(&bytes).unwrap()["kid"]
+        .as_str()
+        .unwrap()
+        .to_owned()
 }
 
 #[tokio::test]
 async fn rotation_promotes_the_published_next_key_and_keeps_the_old_one_published() {
     let app = spawn_app().await;
-    let before: Value = app.post_token(&[("grant_type", "client_credentials")]).await.json().await.unwrap();
+    let before: Value = app
+        .post_token(&[("grant_type", "client_credentials")])
+        .await
+        .json()
+        .await
+        .unwrap();
     let old_token = before["access_token"].as_str().unwrap().to_owned();
     let old_kid = kid_of(&old_token);
     let published = jwks_kids(&app).await;
@@ -27,16 +46,43 @@ async fn rotation_promotes_the_published_next_key_and_keeps_the_old_one_publishe
     let store = &*app.state.store;
     let config = &app.state.config;
     let now = app.state.now();
-    let active = keys::rotate(store, Algorithm::RS256, None, config.max_signed_token_ttl(), now).await.unwrap();
-    assert_eq!(active, next_kid, "the key that becomes active was already published");
-    let records = keys::ensure_ready(store, Algorithm::RS256, None, config.max_signed_token_ttl(), now).await.unwrap();
+    let active = keys::rotate(
+        store,
+        Algorithm::RS256,
+        None,
+        config.max_signed_token_ttl(),
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        active, next_kid,
+        "the key that becomes active was already published"
+    );
+    let records = keys::ensure_ready(
+        store,
+        Algorithm::RS256,
+        None,
+        config.max_signed_token_ttl(),
+        now,
+    )
+    .await
+    .unwrap();
     app.state.keys.replace(&records).unwrap();
 
-    let after: Value = app.post_token(&[("grant_type", "client_credentials")]).await.json().await.unwrap();
+    let after: Value = app
+        .post_token(&[("grant_type", "client_credentials")])
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(kid_of(after["access_token"].as_str().unwrap()), next_kid);
     let published = jwks_kids(&app).await;
     assert_eq!(published.len(), 3, "retired, active and a new next key");
-    assert!(published.contains(&old_kid), "the retired key stays published");
+    assert!(
+        published.contains(&old_kid),
+        "the retired key stays published"
+    );
     // A token signed by the retired key still verifies.
     assert_eq!(app.introspect(&old_token).await["active"], true);
 }
@@ -47,10 +93,20 @@ async fn a_retired_key_is_removed_once_its_tokens_have_expired() {
     let store = &*app.state.store;
     let now = app.state.now();
     let ttl = app.state.config.max_signed_token_ttl();
-    keys::rotate(store, Algorithm::RS256, None, ttl, now).await.unwrap();
-    assert_eq!(keys::ensure_ready(store, Algorithm::RS256, None, ttl, now).await.unwrap().len(), 3);
+    keys::rotate(store, Algorithm::RS256, None, ttl, now)
+        .await
+        .unwrap();
+    assert_eq!(
+        keys::ensure_ready(store, Algorithm::RS256, None, ttl, now)
+            .await
+            .unwrap()
+            .len(),
+        3
+    );
     let later = now + ttl + 61;
-    let records = keys::ensure_ready(store, Algorithm::RS256, None, ttl, later + 1).await.unwrap();
+    let records = keys::ensure_ready(store, Algorithm::RS256, None, ttl, later + 1)
+        .await
+        .unwrap();
     assert_eq!(records.len(), 2, "the retired key is gone");
 }
 
@@ -62,10 +118,20 @@ async fn every_configured_algorithm_signs_verifiable_tokens() {
             "PS256" => spawn_app_with(|c| c.signing_alg = Algorithm::PS256).await,
             _ => spawn_app_with(|c| c.signing_alg = Algorithm::EdDSA).await,
         };
-        let metadata: Value = reqwest::get(app.url("/.well-known/openid-configuration")).await.unwrap().json().await.unwrap();
+        let metadata: Value = reqwest::get(app.url("/.well-known/openid-configuration"))
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
         assert_eq!(metadata["id_token_signing_alg_values_supported"][0], alg);
         let tokens = app.tokens().await;
-        assert_eq!(app.introspect(tokens["access_token"].as_str().unwrap()).await["active"], true, "{alg}");
+        assert_eq!(
+            app.introspect(tokens["access_token"].as_str().unwrap())
+                .await["active"],
+            true,
+            "{alg}"
+        );
     }
 }
 
@@ -76,8 +142,15 @@ async fn pem_files_in_the_keys_folder_are_imported() {
     std::fs::write(dir.path().join("imported-key.pem"), pem).unwrap();
     let app = spawn_app().await;
     let store = &*app.state.store;
-    let imported = keys::import_dir(store, dir.path(), Algorithm::RS256, app.state.now()).await.unwrap();
+    let imported = keys::import_dir(store, dir.path(), Algorithm::RS256, app.state.now())
+        .await
+        .unwrap();
     assert_eq!(imported, vec!["imported-key".to_owned()]);
     // Importing again changes nothing.
-    assert!(keys::import_dir(store, dir.path(), Algorithm::RS256, app.state.now()).await.unwrap().is_empty());
+    assert!(
+        keys::import_dir(store, dir.path(), Algorithm::RS256, app.state.now())
+            .await
+            .unwrap()
+            .is_empty()
+    );
 }

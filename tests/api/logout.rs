@@ -10,7 +10,11 @@ async fn logout_confirms_ends_the_session_and_returns_state() {
     let response = app
         .browser
         .get(app.url("/logout"))
-        .query(&[("id_token_hint", id_token), ("post_logout_redirect_uri", LOGOUT_URI), ("state", "bye")])
+        .query(&[
+            ("id_token_hint", id_token),
+            ("post_logout_redirect_uri", LOGOUT_URI),
+            ("state", "bye"),
+        ])
         .send()
         .await
         .unwrap();
@@ -44,21 +48,36 @@ async fn an_unregistered_post_logout_redirect_uri_is_refused() {
     let response = app
         .browser
         .get(app.url("/logout"))
-        .query(&[("id_token_hint", id_token), ("post_logout_redirect_uri", "https://evil.example/")])
+        .query(&[
+            ("id_token_hint", id_token),
+            ("post_logout_redirect_uri", "https://evil.example/"),
+        ])
         .send()
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.headers().get("location").is_none());
     // Without any client to check it against, too.
-    let response = app.browser.get(app.url("/logout")).query(&[("post_logout_redirect_uri", LOGOUT_URI)]).send().await.unwrap();
+    let response = app
+        .browser
+        .get(app.url("/logout"))
+        .query(&[("post_logout_redirect_uri", LOGOUT_URI)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn a_forged_id_token_hint_is_refused() {
     let app = spawn_app().await;
-    let response = app.browser.get(app.url("/logout")).query(&[("id_token_hint", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")]).send().await.unwrap();
+    let response = app
+        .browser
+        .get(app.url("/logout"))
+        .query(&[("id_token_hint", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -70,7 +89,10 @@ async fn a_client_id_that_disagrees_with_the_hint_is_refused() {
     let response = app
         .browser
         .get(app.url("/logout"))
-        .query(&[("id_token_hint", id_token), ("client_id", app.public_client_id.as_str())])
+        .query(&[
+            ("id_token_hint", id_token),
+            ("client_id", app.public_client_id.as_str()),
+        ])
         .send()
         .await
         .unwrap();
@@ -83,7 +105,11 @@ async fn logging_out_without_a_session_redirects_at_once() {
     let response = app
         .browser
         .get(app.url("/logout"))
-        .query(&[("client_id", app.client_id.as_str()), ("post_logout_redirect_uri", LOGOUT_URI), ("state", "s")])
+        .query(&[
+            ("client_id", app.client_id.as_str()),
+            ("post_logout_redirect_uri", LOGOUT_URI),
+            ("state", "s"),
+        ])
         .send()
         .await
         .unwrap();
@@ -96,6 +122,12 @@ async fn the_confirmation_needs_its_csrf_token() {
     let app = spawn_app().await;
     app.tokens().await;
     app.browser.get(app.url("/logout")).send().await.unwrap();
-    let response = app.browser.post(app.url("/logout/confirm")).form(&[("decision", "yes")]).send().await.unwrap();
+    let response = app
+        .browser
+        .post(app.url("/logout/confirm"))
+        .form(&[("decision", "yes")])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }

@@ -23,7 +23,13 @@ async fn userinfo_returns_the_claims_of_the_granted_scopes() {
         assert_eq!(claims["preferred_username"], "alice");
     }
     // RFC 6750 §2.2: the form body also carries a token.
-    let response = app.browser.post(app.url("/userinfo")).form(&[("access_token", access)]).send().await.unwrap();
+    let response = app
+        .browser
+        .post(app.url("/userinfo"))
+        .form(&[("access_token", access)])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::OK);
 }
 
@@ -33,9 +39,18 @@ async fn a_bad_or_missing_token_is_a_401_with_a_bearer_challenge() {
     let response = app.browser.get(app.url("/userinfo")).send().await.unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let challenge = response.headers()["www-authenticate"].to_str().unwrap();
-    assert!(challenge.starts_with("Bearer") && !challenge.contains("error="), "{challenge}");
+    assert!(
+        challenge.starts_with("Bearer") && !challenge.contains("error="),
+        "{challenge}"
+    );
 
-    let response = app.browser.get(app.url("/userinfo")).bearer_auth("garbage").send().await.unwrap();
+    let response = app
+        .browser
+        .get(app.url("/userinfo"))
+        .bearer_auth("garbage")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
     let challenge = response.headers()["www-authenticate"].to_str().unwrap();
     assert!(challenge.contains("error=\"invalid_token\""), "{challenge}");
@@ -46,16 +61,37 @@ async fn a_revoked_token_is_refused() {
     let app = spawn_app().await;
     let tokens = app.tokens().await;
     let access = tokens["access_token"].as_str().unwrap();
-    app.post_form_as("/revoke", &[("token", access)], Some(&app.basic())).await;
-    let response = app.browser.get(app.url("/userinfo")).bearer_auth(access).send().await.unwrap();
+    app.post_form_as("/revoke", &[("token", access)], Some(&app.basic()))
+        .await;
+    let response = app
+        .browser
+        .get(app.url("/userinfo"))
+        .bearer_auth(access)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn a_token_without_openid_is_insufficient() {
     let app = spawn_app().await;
-    let body: Value = app.post_token(&[("grant_type", "client_credentials")]).await.json().await.unwrap();
-    let response = app.browser.get(app.url("/userinfo")).bearer_auth(body["access_token"].as_str().unwrap()).send().await.unwrap();
+    let body: Value = app
+        .post_token(&[("grant_type", "client_credentials")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let response = app
+        .browser
+        .get(app.url("/userinfo"))
+        .bearer_auth(body["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
-    assert!(response.headers()["www-authenticate"].to_str().unwrap().contains("insufficient_scope"));
+    assert!(response.headers()["www-authenticate"]
+        .to_str()
+        .unwrap()
+        .contains("insufficient_scope"));
 }

@@ -15,33 +15,54 @@ pub(super) async fn exchange(
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
 ) -> Result<TokenResponse, GrantError> {
-    let record = match ctx.store.redeem_code(TokenHash::of(code).as_str(), ctx.now).await? {
+    let record = match ctx
+        .store
+        .redeem_code(TokenHash::of(code).as_str(), ctx.now)
+        .await?
+    {
         CodeUse::Redeemed(record) => record,
         CodeUse::Reused { family_id } => {
             tracing::warn!(client_id = %client.client_id, "authorization code reused; revoking its grant");
             ctx.store.revoke_family(&family_id).await?;
-            return Err(OAuthError::invalid_grant("the authorization code was already used").into());
+            return Err(
+                OAuthError::invalid_grant("the authorization code was already used").into(),
+            );
         }
         CodeUse::Invalid => {
-            return Err(OAuthError::invalid_grant("the authorization code is invalid or expired").into())
+            return Err(
+                OAuthError::invalid_grant("the authorization code is invalid or expired").into(),
+            )
         }
     };
     if record.client_id != client.client_id {
-        return Err(OAuthError::invalid_grant("the authorization code was issued to another client").into());
+        return Err(OAuthError::invalid_grant(
+            "the authorization code was issued to another client",
+        )
+        .into());
     }
     // §4.1.3: redirect_uri is required when the authorization request had one, which
     // every request to this server does, and must be identical.
     if redirect_uri != Some(record.redirect_uri.as_str()) {
-        return Err(OAuthError::invalid_grant("redirect_uri does not match the authorization request").into());
+        return Err(OAuthError::invalid_grant(
+            "redirect_uri does not match the authorization request",
+        )
+        .into());
     }
     match (record.code_challenge.as_deref(), code_verifier) {
         (Some(challenge), Some(verifier)) if pkce::verify_s256(verifier, challenge) => {}
-        (Some(_), Some(_)) => return Err(OAuthError::invalid_grant("code_verifier does not match").into()),
-        (Some(_), None) => return Err(OAuthError::invalid_grant("code_verifier is required").into()),
+        (Some(_), Some(_)) => {
+            return Err(OAuthError::invalid_grant("code_verifier does not match").into())
+        }
+        (Some(_), None) => {
+            return Err(OAuthError::invalid_grant("code_verifier is required").into())
+        }
         // A verifier for a code issued without a challenge is a downgrade attempt
         // (RFC 9700 §4.8.2).
         (None, Some(_)) => {
-            return Err(OAuthError::invalid_grant("code_verifier sent for a code issued without PKCE").into())
+            return Err(OAuthError::invalid_grant(
+                "code_verifier sent for a code issued without PKCE",
+            )
+            .into())
         }
         (None, None) => {}
     }

@@ -21,13 +21,19 @@ pub(super) fn issue(
         )
         .into());
     }
-    let allowed = USER_SCOPES.iter().fold(client.allowed_scopes.clone(), |s, u| s.without(u));
+    let allowed = USER_SCOPES
+        .iter()
+        .fold(client.allowed_scopes.clone(), |s, u| s.without(u));
     let scopes = match scope {
         None => allowed,
         Some(text) => {
-            let asked = Scopes::parse(text).map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
+            let asked =
+                Scopes::parse(text).map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
             if let Some(extra) = asked.missing_from(&allowed).next() {
-                return Err(OAuthError::invalid_scope(format!("scope {extra} is not allowed for this client")).into());
+                return Err(OAuthError::invalid_scope(format!(
+                    "scope {extra} is not allowed for this client"
+                ))
+                .into());
             }
             asked
         }

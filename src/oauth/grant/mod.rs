@@ -51,8 +51,10 @@ impl TokenRequest {
                 ))
             }
         }
-        let object: serde_json::Map<String, serde_json::Value> =
-            form.iter().map(|(k, v)| (k.clone(), v.clone().into())).collect();
+        let object: serde_json::Map<String, serde_json::Value> = form
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone().into()))
+            .collect();
         serde_json::from_value(object.into()).map_err(|e| {
             // serde's message names the missing field, e.g. "missing field `code`".
             OAuthError::invalid_request(e.to_string().replace('`', ""))
@@ -109,13 +111,27 @@ pub async fn run(
         .into());
     }
     match request {
-        TokenRequest::AuthorizationCode { code, redirect_uri, code_verifier } => {
-            authorization_code::exchange(ctx, client, &code, redirect_uri.as_deref(), code_verifier.as_deref()).await
+        TokenRequest::AuthorizationCode {
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            authorization_code::exchange(
+                ctx,
+                client,
+                &code,
+                redirect_uri.as_deref(),
+                code_verifier.as_deref(),
+            )
+            .await
         }
-        TokenRequest::RefreshToken { refresh_token, scope } => {
-            refresh_token::refresh(ctx, client, &refresh_token, scope.as_deref()).await
+        TokenRequest::RefreshToken {
+            refresh_token,
+            scope,
+        } => refresh_token::refresh(ctx, client, &refresh_token, scope.as_deref()).await,
+        TokenRequest::ClientCredentials { scope } => {
+            client_credentials::issue(ctx, client, scope.as_deref())
         }
-        TokenRequest::ClientCredentials { scope } => client_credentials::issue(ctx, client, scope.as_deref()),
     }
 }
 
@@ -141,7 +157,12 @@ async fn issue_for_user(
     grant: &UserGrant<'_>,
     new_family: bool,
 ) -> Result<TokenResponse, GrantError> {
-    let amr: Vec<String> = grant.amr.split(' ').filter(|a| !a.is_empty()).map(str::to_owned).collect();
+    let amr: Vec<String> = grant
+        .amr
+        .split(' ')
+        .filter(|a| !a.is_empty())
+        .map(str::to_owned)
+        .collect();
     let profile = match grant.host_id {
         Some(host) => Some(ctx.store.load_profile(grant.user_id, host).await?),
         None => None,
@@ -200,7 +221,9 @@ async fn issue_for_user(
                     expires_at: refresh_expires.max(access.expires_at),
                 }),
                 family_id: grant.family_id,
-                refresh: refresh.as_ref().map(|(hash, _, record)| (hash.as_str(), record)),
+                refresh: refresh
+                    .as_ref()
+                    .map(|(hash, _, record)| (hash.as_str(), record)),
                 access_jti: &access.jti,
                 access_expires_at: access.expires_at,
             },
@@ -222,12 +245,19 @@ mod tests {
     use super::*;
 
     fn form(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
     }
 
     #[test]
     fn grant_types_parse_into_their_variant() {
-        let r = TokenRequest::from_form(&form(&[("grant_type", "authorization_code"), ("code", "c")])).unwrap();
+        let r = TokenRequest::from_form(&form(&[
+            ("grant_type", "authorization_code"),
+            ("code", "c"),
+        ]))
+        .unwrap();
         assert!(matches!(r, TokenRequest::AuthorizationCode { ref code, .. } if code == "c"));
         let r = TokenRequest::from_form(&form(&[("grant_type", "client_credentials")])).unwrap();
         assert!(matches!(r, TokenRequest::ClientCredentials { scope: None }));

@@ -16,7 +16,11 @@ pub(super) async fn refresh(
 ) -> Result<TokenResponse, GrantError> {
     let hash = TokenHash::of(refresh_token);
     let grace = ctx.config.tokens.refresh_reuse_grace;
-    let record = match ctx.store.use_refresh_token(hash.as_str(), &client.client_id, ctx.now, grace).await? {
+    let record = match ctx
+        .store
+        .use_refresh_token(hash.as_str(), &client.client_id, ctx.now, grace)
+        .await?
+    {
         RefreshUse::Rotated(record) | RefreshUse::Retry(record) => record,
         RefreshUse::Replayed { family_id } => {
             tracing::warn!(client_id = %client.client_id, "rotated refresh token replayed; revoking its family");
@@ -24,7 +28,10 @@ pub(super) async fn refresh(
             return Err(OAuthError::invalid_grant("the refresh token was already used").into());
         }
         RefreshUse::Invalid => {
-            return Err(OAuthError::invalid_grant("the refresh token is invalid, expired or revoked").into())
+            return Err(OAuthError::invalid_grant(
+                "the refresh token is invalid, expired or revoked",
+            )
+            .into())
         }
     };
     let granted = Scopes::parse(&record.scope).unwrap_or_default();
@@ -32,7 +39,8 @@ pub(super) async fn refresh(
     let scopes = match scope {
         None => granted,
         Some(text) => {
-            let asked = Scopes::parse(text).map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
+            let asked =
+                Scopes::parse(text).map_err(|e| OAuthError::invalid_scope(e.to_string()))?;
             if !asked.is_subset(&granted) {
                 return Err(OAuthError::invalid_scope("the scope exceeds what was granted").into());
             }

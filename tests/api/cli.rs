@@ -1,0 +1,317 @@
+//! The `tessera` binary's subcommands, run as an operator would, against a fresh
+//! database of the backend under test.
+
+use std::io::Write;
+use std::process::{Command, Output, Stdio};
+
+use tessera::config::Config;
+use tessera::store::{ClientStore, HostStore, UserStore};
+
+use crate::helpers::{fresh_database, spawn_app, spawn_app_with};
+
+struct Cli {
+    dir: tempfile::TempDir,
+    database_url: String,
+    _database: Option<crate::helpers::PgDatabase>,
+}
+
+impl Cli {
+    async fn new() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (database_url, database) = fresh_database(dir.path()).await;
+        Self {
+            dir,
+            database_url,
+            _database: database,
+        }
+    }
+
+    fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("TESSERA_DATABASE_URL", &self.database_url)
+            .env("TESSERA_KEYS_DIR", self.dir.path().join("keys"))
+            .env_remove("TESSERA_TEST_DATABASE_URL");
+        cmd
+    }
+
+    /// Runs a command that must succeed; returns its standard output.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.command(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "tessera {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    fn fails(&self, args: &[&str]) -> Output {
+        let out = self.command(args).output().unwrap();
+        assert!(!out.status.success(), "tessera {args:?} should have failed");
+        out
+    }
+
+    fn with_stdin(&self, args: &[&str], input: &str) -> String {
+        let mut child = self
+            .command(args)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(input.as_bytes())
+            .unwrap();
+        let out = child.wait_with_output().unwrap();
+        assert!(
+            out.status.success(),
+            "tessera {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    }
+
+    async fn store(&self) -> tessera::store::SqlStore {
+        let config = Config {
+            database_url: self.database_url.clone(),
+            ..Config::default()
+        };
+        tessera::app::open_store(&config).await.unwrap()
+    }
+}
+
+fn field<'a>(output: &'a str, name: &str) -> &'a str {
+    output
+        .lines()
+        .find_map(|l| l.strip_prefix(&format!("{name}:")))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no {name} in {output}"))
+}
+
+#[tokio::test]
+async fn every_subcommand_documents_its_flags() {
+    let cli = Cli::new().await;
+    let help = cli.ok(&["--help"]);
+    for command in ["serve", "migrate", "host", "client", "user", "keys"] {
+        assert!(help.contains(command), "{command} missing from --help");
+    }
+    for (args, flags) in [
+        (vec!["serve", "--help"], vec!["--dev", "--config"]),
+        (
+            vec!["host", "add", "--help"],
+            vec!["--domain", "--name", "--id"],
+        ),
+        (
+            vec!["client", "add", "--help"],
+            vec![
+                "--redirect-uri",
+                "--public",
+                "--grant",
+                "--scope",
+                "--host",
+                "--no-pkce",
+            ],
+        ),
+        (vec!["client", "rotate-secret", "--help"], vec!["CLIENT_ID"]),
+        (
+            vec!["user", "add", "--help"],
+            vec!["--email", "--host", "--password-stdin", "--user-type"],
+        ),
+        (
+            vec!["user", "set-password", "--help"],
+            vec!["--password-stdin"],
+        ),
+        (vec!["keys", "rotate", "--help"], vec!["retire"]),
+    ] {
+        let text = cli.ok(&args);
+        for flag in flags {
+            assert!(text.contains(flag), "{args:?} --help lacks {flag}: {text}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn an_operator_sets_up_a_host_a_client_and_a_user() {
+    let cli = Cli::new().await;
+    assert!(cli.ok(&["migrate"]).contains("up to date"));
+    let created = cli.ok(&["host", "add", "--domain", "acme.example", "--name", "Acme"]);
+    assert!(created.starts_with("Created host"));
+    assert!(cli.ok(&["host", "list"]).contains("acme.example"));
+
+    let out = cli.ok(&[
+        "client",
+        "add",
+        "--name",
+        "Portal",
+        "--redirect-uri",
+        "https://portal.acme.example/cb",
+        "--host",
+        "acme.example",
+        "--grant",
+        "authorization_code",
+        "--grant",
+        "client_credentials",
+    ]);
+    let client_id = field(&out, "client_id").to_owned();
+    let secret = field(&out, "client_secret").to_owned();
+    assert!(secret.len() >= 43, "a high-entropy secret");
+    assert!(cli.ok(&["client", "list"]).contains(&client_id));
+
+    let store = cli.store().await;
+    let client = store.find_client(&client_id).await.unwrap().unwrap();
+    assert!(
+        client.secret_hash.as_ref().unwrap().matches(&secret),
+        "the printed secret is the stored one"
+    );
+    assert!(
+        !format!("{:?}", client.secret_hash).contains(&secret),
+        "only a hash is stored"
+    );
+
+    let rotated = cli.ok(&["client", "rotate-secret", &client_id]);
+    let new_secret = field(&rotated, "client_secret");
+    let client = store.find_client(&client_id).await.unwrap().unwrap();
+    assert!(client.secret_hash.as_ref().unwrap().matches(new_secret));
+    assert!(
+        !client.secret_hash.as_ref().unwrap().matches(&secret),
+        "the old secret no longer works"
+    );
+
+    let out = cli.with_stdin(
+        &[
+            "user",
+            "add",
+            "--email",
+            "bob@acme.example",
+            "--host",
+            "acme.example",
+            "--password-stdin",
+        ],
+        "s3cret pass\n",
+    );
+    let user_id = field(&out, "user_id").to_owned();
+    assert!(
+        !out.contains("password:"),
+        "a password given on stdin is not echoed"
+    );
+    assert!(cli
+        .ok(&["user", "list", "--host", "acme.example"])
+        .contains("bob@acme.example"));
+    let found = store
+        .find_user_by_login("BOB@acme.example")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(found.user.user_id, user_id);
+    assert!(found.password_hash.unwrap().starts_with("$argon2id$"));
+
+    let out = cli.ok(&["user", "set-password", "bob@acme.example"]);
+    assert!(
+        field(&out, "password").len() >= 43,
+        "a generated password is printed"
+    );
+    let host = store.find_host("acme.example").await.unwrap().unwrap();
+    assert_eq!(
+        store.user_hosts(&user_id).await.unwrap(),
+        vec![host.host_id]
+    );
+}
+
+#[tokio::test]
+async fn bad_input_is_refused_with_a_clear_message_and_changes_nothing() {
+    let cli = Cli::new().await;
+    cli.ok(&["host", "add", "--domain", "acme.example", "--name", "Acme"]);
+    let out = cli.fails(&["host", "add", "--domain", "acme.example", "--name", "Again"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("already exists"));
+    let out = cli.fails(&[
+        "client",
+        "add",
+        "--name",
+        "X",
+        "--redirect-uri",
+        "not a url",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("not a url"));
+    let out = cli.fails(&[
+        "user",
+        "add",
+        "--email",
+        "e@acme.example",
+        "--host",
+        "nowhere.example",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no host"));
+    let out = cli.fails(&[
+        "user",
+        "add",
+        "--email",
+        "e@acme.example",
+        "--host",
+        "acme.example",
+        "--user-type",
+        "P",
+    ]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("user type"));
+    let store = cli.store().await;
+    assert_eq!(store.list_hosts().await.unwrap().len(), 1);
+    assert!(store.list_clients().await.unwrap().is_empty());
+    assert!(store.list_users(None).await.unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn keys_are_listed_generated_and_rotated() {
+    let cli = Cli::new().await;
+    cli.ok(&["keys", "generate"]);
+    let list = cli.ok(&["keys", "list"]);
+    assert!(list.contains("active") && list.contains("next"), "{list}");
+    assert_eq!(
+        std::fs::read_dir(cli.dir.path().join("keys"))
+            .unwrap()
+            .count(),
+        2,
+        "generated keys are written as PEM"
+    );
+    cli.ok(&["keys", "rotate"]);
+    let list = cli.ok(&["keys", "list"]);
+    assert!(list.contains("retired"), "{list}");
+}
+
+#[tokio::test]
+async fn development_mode_creates_demo_data_and_production_never_does() {
+    let dev = spawn_app_with(|c| c.dev = true).await;
+    let demo = dev
+        .state
+        .store
+        .find_client(tessera::demo::DEMO_CLIENT_ID)
+        .await
+        .unwrap()
+        .expect("demo client");
+    assert!(demo.secret_hash.is_some());
+    assert!(dev
+        .state
+        .store
+        .find_user_by_login(tessera::demo::DEMO_EMAIL)
+        .await
+        .unwrap()
+        .is_some());
+    let production = spawn_app().await;
+    assert!(production
+        .state
+        .store
+        .find_client(tessera::demo::DEMO_CLIENT_ID)
+        .await
+        .unwrap()
+        .is_none());
+    assert!(production
+        .state
+        .store
+        .find_user_by_login(tessera::demo::DEMO_EMAIL)
+        .await
+        .unwrap()
+        .is_none());
+}
