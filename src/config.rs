@@ -246,6 +246,19 @@ mod tests {
     }
 
     #[test]
+    fn cookies_are_secure_when_the_issuer_is_https() {
+        let mut config = Config {
+            issuer: "https://id.example".into(),
+            ..Config::default()
+        };
+        assert!(config.secure_cookies());
+        config.issuer = "http://127.0.0.1:8080".into();
+        assert!(!config.secure_cookies());
+        config.session.secure_cookie = CookieSecurity::Always;
+        assert!(config.secure_cookies());
+    }
+
+    #[test]
     fn a_public_http_issuer_is_refused_outside_development() {
         let config = Config {
             issuer: "http://id.example.com".into(),

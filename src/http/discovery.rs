@@ -19,10 +19,6 @@ pub async fn get_metadata(State(state): State<AppState>) -> Response {
                 header::CACHE_CONTROL,
                 HeaderValue::from_static("public, max-age=3600"),
             ),
-            (
-                header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                HeaderValue::from_static("*"),
-            ),
         ],
         axum::body::Bytes::copy_from_slice(&state.discovery),
     )
@@ -52,10 +48,6 @@ pub async fn get_jwks(State(state): State<AppState>, headers: HeaderMap) -> Resp
             ),
             (header::CACHE_CONTROL, cache),
             (header::ETAG, etag_value),
-            (
-                header::ACCESS_CONTROL_ALLOW_ORIGIN,
-                HeaderValue::from_static("*"),
-            ),
         ],
         axum::body::Bytes::copy_from_slice(&jwks),
     )

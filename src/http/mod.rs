@@ -16,8 +16,11 @@ mod state;
 mod token;
 mod userinfo;
 
+use axum::http::{header, Method};
 use axum::routing::{get, post};
 use axum::Router;
+use tower_http::cors::{Any, CorsLayer};
+use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
@@ -57,7 +60,15 @@ pub fn router(state: AppState) -> Router {
         .route("/logout/confirm", post(logout::post_confirm))
         .layer(sessions);
 
-    let api = Router::new()
+    // Endpoints a browser application (an SPA using PKCE) calls directly get CORS
+    // without credentials: they authenticate by token or client credentials, never by
+    // cookie, so any origin may call them.
+    let cors = CorsLayer::new()
+        .allow_origin(Any)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
+        .max_age(std::time::Duration::from_secs(3600));
+    let browser_api = Router::new()
         .route(
             "/.well-known/openid-configuration",
             get(discovery::get_metadata),
@@ -72,14 +83,19 @@ pub fn router(state: AppState) -> Router {
             "/userinfo",
             get(userinfo::userinfo).post(userinfo::userinfo),
         )
-        .route("/introspect", post(introspect::post_introspect))
         .route("/revoke", post(revoke::post_revoke))
+        .layer(cors);
+
+    let api = Router::new()
+        .route("/introspect", post(introspect::post_introspect))
         .route("/healthz", get(health::get_healthz))
         .route("/readyz", get(health::get_readyz))
         .route("/static/tessera.css", get(pages::get_stylesheet));
 
     pages
+        .merge(browser_api)
         .merge(api)
         .fallback(pages::not_found)
+        .layer(TraceLayer::new_for_http())
         .with_state(state)
 }

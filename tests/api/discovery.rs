@@ -116,3 +116,32 @@ async fn health_and_readiness_answer() {
         StatusCode::OK
     );
 }
+
+#[tokio::test]
+async fn browser_applications_may_call_the_token_endpoint_across_origins() {
+    let app = spawn_app().await;
+    let response = app
+        .browser
+        .request(reqwest::Method::OPTIONS, app.url("/token"))
+        .header("origin", "https://spa.example")
+        .header("access-control-request-method", "POST")
+        .header("access-control-request-headers", "content-type")
+        .send()
+        .await
+        .unwrap();
+    assert!(response.status().is_success());
+    assert_eq!(response.headers()["access-control-allow-origin"], "*");
+    // Never with credentials: the pages' session cookie is not for other origins.
+    assert!(response
+        .headers()
+        .get("access-control-allow-credentials")
+        .is_none());
+    let pages = app
+        .browser
+        .get(app.url("/login"))
+        .header("origin", "https://spa.example")
+        .send()
+        .await
+        .unwrap();
+    assert!(pages.headers().get("access-control-allow-origin").is_none());
+}
