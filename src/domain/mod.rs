@@ -1,12 +1,14 @@
 //! Domain types: newtypes, parsing and pure rules. No I/O, no axum, no SQL.
 
 pub mod client;
+pub mod date;
 pub mod profile;
 pub mod redirect_uri;
 pub mod scope;
 pub mod secret;
 pub mod time;
 pub mod user;
+pub mod user_type;
 
 pub use client::{Client, ClientType};
 pub use profile::SecurityProfile;
@@ -15,3 +17,4 @@ pub use scope::Scopes;
 pub use secret::{random_token, Secret, TokenHash};
 pub use time::{Clock, UnixTime};
 pub use user::User;
+pub use user_type::UserTypeModel;

@@ -10,6 +10,7 @@ use serde_json::Value;
 
 use super::error::ApiError;
 use super::state::AppState;
+use crate::domain::date::iso_date;
 use crate::domain::{Scopes, SecurityProfile};
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::oidc::userinfo;
@@ -102,7 +103,12 @@ pub async fn userinfo(
         .await?
         .is_some_and(|c| c.profile_in_id_token);
     let profile: Option<SecurityProfile> = match claims.get("host").and_then(Value::as_str) {
-        Some(host) if wants_profile => Some(state.store.load_profile(&user.user_id, host).await?),
+        Some(host) if wants_profile => Some(
+            state
+                .store
+                .load_profile(&user.user_id, host, &iso_date(state.now()))
+                .await?,
+        ),
         _ => None,
     };
     let mut response = Json(userinfo::claims(&user, &scopes, profile.as_ref())).into_response();

@@ -11,6 +11,7 @@ mod consent;
 mod grants;
 mod hosts;
 mod keys;
+mod profile;
 mod sessions;
 mod users;
 
@@ -29,6 +30,7 @@ pub use grants::{
 };
 pub use hosts::{Host, HostStore, NewHost};
 pub use keys::{KeyRecord, KeyStore};
+pub use profile::ProfileStore;
 pub use sessions::SessionRows;
 pub use users::{NewUser, UserCredentials, UserStore};
 
@@ -41,6 +43,9 @@ pub enum StoreError {
     /// A referenced row does not exist.
     #[error("{0} not found")]
     NotFound(&'static str),
+    /// The input breaks a rule of the model; the message says which.
+    #[error("{0}")]
+    Invalid(String),
     /// A stored value could not be interpreted.
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
@@ -77,7 +82,14 @@ impl Backend {
 /// Everything the rest of Tessera needs from the database.
 #[async_trait]
 pub trait Store:
-    ClientStore + ConsentStore + GrantStore + HostStore + KeyStore + SessionRows + UserStore
+    ClientStore
+    + ConsentStore
+    + GrantStore
+    + HostStore
+    + KeyStore
+    + ProfileStore
+    + SessionRows
+    + UserStore
 {
     /// Checks that the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;

@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::FromRow;
 
 use super::{flag, on_unique, SqlStore, StoreError, StoreResult};
-use crate::domain::{SecurityProfile, User};
+use crate::domain::{User, UserTypeModel};
 
 #[derive(Clone, Debug)]
 pub struct NewUser {
@@ -73,14 +73,13 @@ pub trait UserStore: Send + Sync {
     async fn set_password(&self, user_id: &str, password_hash: &str, now: i64) -> StoreResult<()>;
     /// The hosts a user belongs to, ordered by domain.
     async fn user_hosts(&self, user_id: &str) -> StoreResult<Vec<String>>;
-    /// The security profile of a user in a host, in one round trip.
-    async fn load_profile(&self, user_id: &str, host_id: &str) -> StoreResult<SecurityProfile>;
 }
 
 #[async_trait]
 impl UserStore for SqlStore {
     async fn create_user(&self, user: &NewUser, host_id: &str, now: i64) -> StoreResult<()> {
         let mut tx = self.pool.begin().await?;
+        check_user_type(&mut tx, host_id, user.user_type.as_deref()).await?;
         sqlx::query(
             "INSERT INTO user_t (user_id, email, username, password, first_name, last_name, \
              user_type, verified, created_at, updated_at) \
@@ -184,25 +183,25 @@ impl UserStore for SqlStore {
         .await?;
         Ok(rows.into_iter().map(|(h,)| h).collect())
     }
+}
 
-    async fn load_profile(&self, user_id: &str, host_id: &str) -> StoreResult<SecurityProfile> {
-        // The full profile (roles, groups, positions, attributes) arrives with the
-        // security-profile model; until then the profile holds the user type and host.
-        let row: Option<(Option<String>,)> = sqlx::query_as(
-            "SELECT u.user_type FROM user_t u JOIN user_host_t uh ON uh.user_id = u.user_id \
-             WHERE u.user_id = $1 AND uh.host_id = $2",
-        )
-        .bind(user_id)
-        .bind(host_id)
-        .fetch_optional(&self.pool)
-        .await?;
-        let Some((uty,)) = row else {
-            return Err(StoreError::NotFound("user in host"));
-        };
-        Ok(SecurityProfile {
-            uty,
-            host: Some(host_id.to_owned()),
-            ..SecurityProfile::default()
-        })
+/// A user's type must belong to the user-type model of each host they join.
+pub(crate) async fn check_user_type(
+    conn: &mut sqlx::AnyConnection,
+    host_id: &str,
+    user_type: Option<&str>,
+) -> StoreResult<()> {
+    let model: Option<(String,)> =
+        sqlx::query_as("SELECT user_type_model FROM host_t WHERE host_id = $1")
+            .bind(host_id)
+            .fetch_optional(&mut *conn)
+            .await?;
+    let (model,) = model.ok_or(StoreError::NotFound("host"))?;
+    let model = UserTypeModel::parse(&model).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+    if let Some(t) = user_type {
+        model
+            .check(t)
+            .map_err(|e| StoreError::Invalid(e.to_string()))?;
     }
+    Ok(())
 }

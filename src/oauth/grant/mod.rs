@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::tokens::{AccessGrant, TokenIssuer};
 use super::{ErrorCode, GrantError, OAuthError};
 use crate::config::Config;
+use crate::domain::date::iso_date;
 use crate::domain::{random_token, Client, Scopes, TokenHash};
 use crate::oidc::id_token::{self, IdTokenClaims};
 use crate::store::{Issuance, NewFamily, RefreshRecord, Store};
@@ -164,7 +165,11 @@ async fn issue_for_user(
         .map(str::to_owned)
         .collect();
     let profile = match grant.host_id {
-        Some(host) => Some(ctx.store.load_profile(grant.user_id, host).await?),
+        Some(host) => Some(
+            ctx.store
+                .load_profile(grant.user_id, host, &iso_date(ctx.now))
+                .await?,
+        ),
         None => None,
     };
     let access = ctx.issuer.access_token(
