@@ -6,8 +6,9 @@ pub mod authn; // who the user is: local passwords (argon2id)
 pub mod cli; // one file per subcommand group
 pub mod config; // defaults → tessera.toml → TESSERA_* environment
 pub mod demo; // development mode's demo host, client and user
-pub mod domain; // newtypes and parsing, no I/O
+pub mod domain;
 pub mod http;
+pub mod import; // tessera import: a YAML or JSON document in one transaction // newtypes and parsing, no I/O
 pub mod keys; // signing keys: states, signing, JWKS
 pub mod oauth; // OAuth 2.0 rules and grants, no axum, no SQL
 pub mod oidc; // OpenID Connect rules: discovery, ID tokens, userinfo, logout

@@ -44,6 +44,13 @@ fn dummy_hash() -> &'static str {
     DUMMY.get_or_init(|| hash_password("tessera-dummy-password").unwrap_or_default())
 }
 
+/// Whether `password` matches the PHC string `phc`, on the calling thread (for the
+/// command line; request paths use [`PasswordVerifier`]).
+#[must_use]
+pub fn verify_password(password: &str, phc: &str) -> bool {
+    verify_blocking(password, Some(phc))
+}
+
 fn verify_blocking(password: &str, phc: Option<&str>) -> bool {
     let known = phc.is_some();
     let phc = phc.unwrap_or_else(|| dummy_hash());

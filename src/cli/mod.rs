@@ -47,6 +47,14 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
+    /// Load hosts, users, employees, customers, roles, groups, positions, attributes
+    /// and assignments from a YAML or JSON document (JSON when FILE ends in .json), in
+    /// one transaction. Importing the same file again changes nothing; an error names
+    /// the line or entry at fault and leaves the database unchanged.
+    Import {
+        /// The document.
+        file: PathBuf,
+    },
 }
 
 /// Runs the parsed command.
@@ -70,6 +78,23 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Client(cmd) => client::run(&config, cmd).await,
         Command::User(cmd) => user::run(&config, cmd).await,
         Command::Keys(cmd) => keys::run(&config, cmd).await,
+        Command::Import { file } => {
+            let text = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            let json = file
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"));
+            let store = crate::app::open_store(&config).await?;
+            let report = crate::import::import_text(&store, &text, json, now())
+                .await
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            println!(
+                "Imported {}: {} rows added or changed.",
+                file.display(),
+                report.changed
+            );
+            Ok(())
+        }
     }
 }
 

@@ -1,21 +1,26 @@
 //! The sign-in page. One message for every failure, so the page never tells whether
 //! an account exists; unknown users cost a dummy argon2 run, so timing does not either.
+//! A user who belongs to several hosts then chooses the host (unless the client is bound
+//! to one): tokens carry that host and its assignments only.
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::Form;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::authorize::expired_request;
 use super::error::PageError;
-use super::pages::{render, LoginPage, MessagePage};
+use super::pages::{render, LoginPage, MessagePage, SelectHostPage};
 use super::session::{self, SsoSession};
 use super::state::AppState;
 use crate::domain::secret::random_id;
 
 const FAILED: &str = "The email, username or password is not right.";
+/// How long a verified password waits for the host choice.
+const HOST_CHOICE_TTL: i64 = 300;
+const PREAUTH: &str = "preauth";
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -32,40 +37,62 @@ pub struct LoginForm {
     password: String,
 }
 
+/// A password checked, the host not yet chosen.
+#[derive(Debug, Serialize, Deserialize)]
+struct PreAuth {
+    user_id: String,
+    hosts: Vec<String>,
+    request_id: String,
+    verified_at: i64,
+}
+
 pub async fn get_login(
     State(state): State<AppState>,
     session: Session,
     Query(q): Query<LoginQuery>,
 ) -> Result<Response, PageError> {
     let request_id = q.request_id.unwrap_or_default();
-    let (client_name, hint) = request_context(&state, &session, &request_id).await?;
+    let context = RequestContext::load(&state, &session, &request_id).await?;
     let csrf = session::csrf_token(&session).await?;
     render(
         StatusCode::OK,
         &LoginPage {
             csrf: &csrf,
             request_id: &request_id,
-            login: hint.as_deref().unwrap_or_default(),
-            client_name: client_name.as_deref(),
+            login: context.login_hint.as_deref().unwrap_or_default(),
+            client_name: context.client_name.as_deref(),
             error: None,
         },
     )
 }
 
-/// The client's name and the `login_hint` of a pending request, if any.
-async fn request_context(
-    state: &AppState,
-    session: &Session,
-    request_id: &str,
-) -> Result<(Option<String>, Option<String>), PageError> {
-    if request_id.is_empty() {
-        return Ok((None, None));
+/// What the pending authorization request (if any) says about this sign-in.
+#[derive(Default)]
+struct RequestContext {
+    client_name: Option<String>,
+    client_host: Option<String>,
+    login_hint: Option<String>,
+}
+
+impl RequestContext {
+    async fn load(
+        state: &AppState,
+        session: &Session,
+        request_id: &str,
+    ) -> Result<Self, PageError> {
+        if request_id.is_empty() {
+            return Ok(Self::default());
+        }
+        let pending = session::load_pending(session, request_id)
+            .await?
+            .ok_or_else(|| PageError::BadRequest(expired_request().to_owned()))?;
+        let client = state.store.find_client(&pending.request.client_id).await?;
+        Ok(Self {
+            client_name: client.as_ref().map(|c| c.name.clone()),
+            client_host: client.and_then(|c| c.host_id),
+            login_hint: pending.request.login_hint,
+        })
     }
-    let pending = session::load_pending(session, request_id)
-        .await?
-        .ok_or_else(|| PageError::BadRequest(expired_request().to_owned()))?;
-    let client = state.store.find_client(&pending.request.client_id).await?;
-    Ok((client.map(|c| c.name), pending.request.login_hint))
 }
 
 pub async fn post_login(
@@ -75,67 +102,138 @@ pub async fn post_login(
 ) -> Result<Response, PageError> {
     session::check_csrf(&session, form.csrf.as_deref()).await?;
     let request_id = form.request_id.unwrap_or_default();
-    let (client_name, _) = request_context(&state, &session, &request_id).await?;
-    let client_host = match session::load_pending(&session, &request_id).await? {
-        Some(p) => state
-            .store
-            .find_client(&p.request.client_id)
-            .await?
-            .and_then(|c| c.host_id),
-        None => None,
-    };
+    let context = RequestContext::load(&state, &session, &request_id).await?;
     let login = form.login.trim();
-    match authenticate(&state, login, &form.password, client_host.as_deref()).await? {
-        Some((user_id, host_id)) => {
-            let sso = SsoSession {
-                user_id,
-                host_id,
-                auth_time: state.now(),
-                amr: vec!["pwd".to_owned()],
-                sid: random_id(),
-            };
-            session::sign_in(&session, &sso).await?;
-            tracing::info!(user_id = %sso.user_id, host_id = %sso.host_id, "signed in");
-            if request_id.is_empty() {
-                return render(
-                    StatusCode::OK,
-                    &MessagePage {
-                        title: "Signed in",
-                        message: "You are signed in.",
-                    },
-                );
-            }
-            Ok(
-                Redirect::to(&format!("/authorize/continue?request_id={request_id}"))
-                    .into_response(),
-            )
+    let failed = |csrf: String| {
+        render(
+            StatusCode::UNAUTHORIZED,
+            &LoginPage {
+                csrf: &csrf,
+                request_id: &request_id,
+                login,
+                client_name: context.client_name.as_deref(),
+                error: Some(FAILED),
+            },
+        )
+    };
+    let Some(user_id) = verify_password(&state, login, &form.password).await? else {
+        tracing::info!("sign-in failed");
+        return failed(session::csrf_token(&session).await?);
+    };
+    // A client bound to a host admits its members only; otherwise every host of the user.
+    let hosts: Vec<_> = state
+        .store
+        .user_hosts(&user_id)
+        .await?
+        .into_iter()
+        .filter(|h| {
+            context
+                .client_host
+                .as_ref()
+                .is_none_or(|wanted| *wanted == h.host_id)
+        })
+        .collect();
+    match hosts.as_slice() {
+        [] => {
+            tracing::info!(%user_id, "sign-in refused: not a member of the client's host");
+            failed(session::csrf_token(&session).await?)
         }
-        None => {
-            tracing::info!("sign-in failed");
+        [host] => complete(&state, &session, user_id, host.host_id.clone(), &request_id).await,
+        _ => {
+            let preauth = PreAuth {
+                user_id,
+                hosts: hosts.iter().map(|h| h.host_id.clone()).collect(),
+                request_id: request_id.clone(),
+                verified_at: state.now(),
+            };
+            session.insert(PREAUTH, &preauth).await?;
             let csrf = session::csrf_token(&session).await?;
+            let choices = hosts
+                .into_iter()
+                .map(|h| (h.host_id, h.name, h.domain))
+                .collect();
             render(
-                StatusCode::UNAUTHORIZED,
-                &LoginPage {
+                StatusCode::OK,
+                &SelectHostPage {
                     csrf: &csrf,
-                    request_id: &request_id,
-                    login,
-                    client_name: client_name.as_deref(),
-                    error: Some(FAILED),
+                    hosts: choices,
                 },
             )
         }
     }
 }
 
-/// Checks the password and picks the host: the client's host when the client is bound
-/// to one (the user must belong to it), the user's first host otherwise. Returns the
-/// user and host, or none for any failure.
-async fn authenticate(
+#[derive(Deserialize)]
+pub struct HostForm {
+    csrf: Option<String>,
+    host_id: Option<String>,
+}
+
+/// The host chosen after the password was verified.
+pub async fn post_select_host(
+    State(state): State<AppState>,
+    session: Session,
+    Form(form): Form<HostForm>,
+) -> Result<Response, PageError> {
+    session::check_csrf(&session, form.csrf.as_deref()).await?;
+    let expired =
+        || PageError::BadRequest("This sign-in has expired. Please sign in again.".to_owned());
+    let preauth: PreAuth = session.remove(PREAUTH).await?.ok_or_else(expired)?;
+    if state.now() - preauth.verified_at > HOST_CHOICE_TTL {
+        return Err(expired());
+    }
+    let host_id = form
+        .host_id
+        .filter(|h| preauth.hosts.contains(h))
+        .ok_or_else(|| {
+            PageError::BadRequest("Choose one of the listed organisations.".to_owned())
+        })?;
+    complete(
+        &state,
+        &session,
+        preauth.user_id,
+        host_id,
+        &preauth.request_id,
+    )
+    .await
+}
+
+/// Signs the user in to `host_id` and goes back to the authorization request, if any.
+async fn complete(
+    state: &AppState,
+    session: &Session,
+    user_id: String,
+    host_id: String,
+    request_id: &str,
+) -> Result<Response, PageError> {
+    let sso = SsoSession {
+        user_id,
+        host_id,
+        auth_time: state.now(),
+        amr: vec!["pwd".to_owned()],
+        sid: random_id(),
+    };
+    session::sign_in(session, &sso).await?;
+    tracing::info!(user_id = %sso.user_id, host_id = %sso.host_id, "signed in");
+    if request_id.is_empty() {
+        return render(
+            StatusCode::OK,
+            &MessagePage {
+                title: "Signed in",
+                message: "You are signed in.",
+            },
+        );
+    }
+    Ok(Redirect::to(&format!("/authorize/continue?request_id={request_id}")).into_response())
+}
+
+/// The user whose password this is, or none for any failure (unknown user, wrong
+/// password, locked account, empty input).
+async fn verify_password(
     state: &AppState,
     login: &str,
     password: &str,
-    client_host: Option<&str>,
-) -> Result<Option<(String, String)>, PageError> {
+) -> Result<Option<String>, PageError> {
     if login.is_empty() || password.is_empty() {
         return Ok(None);
     }
@@ -146,13 +244,7 @@ async fn authenticate(
         .verify(password, phc)
         .await
         .map_err(PageError::internal)?;
-    let Some(credentials) = found.filter(|c| verified && !c.user.locked) else {
-        return Ok(None);
-    };
-    let hosts = state.store.user_hosts(&credentials.user.user_id).await?;
-    let host = match client_host {
-        Some(wanted) => hosts.into_iter().find(|h| h == wanted),
-        None => hosts.into_iter().next(),
-    };
-    Ok(host.map(|h| (credentials.user.user_id, h)))
+    Ok(found
+        .filter(|c| verified && !c.user.locked)
+        .map(|c| c.user.user_id))
 }

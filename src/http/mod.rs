@@ -52,6 +52,7 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/authorize/continue", get(authorize::get_continue))
         .route("/login", get(login::get_login).post(login::post_login))
+        .route("/login/host", post(login::post_select_host))
         .route(
             "/consent",
             get(consent::get_consent).post(consent::post_consent),

@@ -25,6 +25,14 @@ pub struct LoginPage<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "select_host.html")]
+pub struct SelectHostPage<'a> {
+    pub csrf: &'a str,
+    /// (host id, name, domain)
+    pub hosts: Vec<(String, String, String)>,
+}
+
+#[derive(Template)]
 #[template(path = "consent.html")]
 pub struct ConsentPage<'a> {
     pub csrf: &'a str,

@@ -10,6 +10,7 @@ mod clients;
 mod consent;
 mod grants;
 mod hosts;
+mod import;
 mod keys;
 mod profile;
 mod sessions;
@@ -29,6 +30,7 @@ pub use grants::{
     RefreshUse,
 };
 pub use hosts::{Host, HostStore, NewHost};
+pub use import::ImportReport;
 pub use keys::{KeyRecord, KeyStore};
 pub use profile::ProfileStore;
 pub use sessions::SessionRows;

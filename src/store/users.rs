@@ -3,7 +3,7 @@
 use async_trait::async_trait;
 use sqlx::FromRow;
 
-use super::{flag, on_unique, SqlStore, StoreError, StoreResult};
+use super::{flag, on_unique, Host, SqlStore, StoreError, StoreResult};
 use crate::domain::{User, UserTypeModel};
 
 #[derive(Clone, Debug)]
@@ -72,7 +72,7 @@ pub trait UserStore: Send + Sync {
     async fn list_users(&self, host_id: Option<&str>) -> StoreResult<Vec<User>>;
     async fn set_password(&self, user_id: &str, password_hash: &str, now: i64) -> StoreResult<()>;
     /// The hosts a user belongs to, ordered by domain.
-    async fn user_hosts(&self, user_id: &str) -> StoreResult<Vec<String>>;
+    async fn user_hosts(&self, user_id: &str) -> StoreResult<Vec<Host>>;
 }
 
 #[async_trait]
@@ -173,15 +173,15 @@ impl UserStore for SqlStore {
         Ok(())
     }
 
-    async fn user_hosts(&self, user_id: &str) -> StoreResult<Vec<String>> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT h.host_id FROM user_host_t uh JOIN host_t h ON h.host_id = uh.host_id \
+    async fn user_hosts(&self, user_id: &str) -> StoreResult<Vec<Host>> {
+        Ok(sqlx::query_as(
+            "SELECT h.host_id, h.domain, h.name, h.user_type_model, h.default_role \
+             FROM user_host_t uh JOIN host_t h ON h.host_id = uh.host_id \
              WHERE uh.user_id = $1 ORDER BY h.domain",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|(h,)| h).collect())
+        .await?)
     }
 }
 

@@ -217,7 +217,13 @@ async fn an_operator_sets_up_a_host_a_client_and_a_user() {
     );
     let host = store.find_host("acme.example").await.unwrap().unwrap();
     assert_eq!(
-        store.user_hosts(&user_id).await.unwrap(),
+        store
+            .user_hosts(&user_id)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|h| h.host_id)
+            .collect::<Vec<_>>(),
         vec![host.host_id]
     );
 }
@@ -314,4 +320,51 @@ async fn development_mode_creates_demo_data_and_production_never_does() {
         .await
         .unwrap()
         .is_none());
+}
+
+#[tokio::test]
+async fn import_loads_yaml_and_json_idempotently_and_reports_errors_by_line() {
+    let cli = Cli::new().await;
+    let fixture = concat!(env!("CARGO_MANIFEST_DIR"), "/fixtures/seed-example.yaml");
+    let first = cli.ok(&["import", fixture]);
+    assert!(!first.contains(": 0 rows"), "{first}");
+    let second = cli.ok(&["import", fixture]);
+    assert!(second.contains(": 0 rows added or changed"), "{second}");
+
+    let json = cli.dir.path().join("more.json");
+    std::fs::write(
+        &json,
+        r#"{"hosts": [{"host_id": "j1", "domain": "json.example", "name": "Json", "roles": [{"name": "reader"}]}],
+            "users": [{"email": "j@json.example", "user_type": "C", "hosts": [{"host": "j1", "roles": ["reader"]}]}]}"#,
+    )
+    .unwrap();
+    cli.ok(&["import", json.to_str().unwrap()]);
+    let store = cli.store().await;
+    let user = store
+        .find_user_by_login("j@json.example")
+        .await
+        .unwrap()
+        .unwrap()
+        .user;
+    let profile =
+        tessera::store::ProfileStore::load_profile(&store, &user.user_id, "j1", "2026-01-01")
+            .await
+            .unwrap();
+    assert_eq!(profile.roles, vec!["reader"]);
+
+    let broken = cli.dir.path().join("broken.yaml");
+    std::fs::write(
+        &broken,
+        "hosts:\n  - host_id: b\n    domain: [not, a, string]\n    name: B\n",
+    )
+    .unwrap();
+    let out = cli.fails(&["import", broken.to_str().unwrap()]);
+    let message = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        message.contains("broken.yaml")
+            && message.contains("line 3")
+            && message.contains("hosts[0].domain"),
+        "{message}"
+    );
+    assert!(store.find_host("b").await.unwrap().is_none());
 }

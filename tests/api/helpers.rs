@@ -132,11 +132,7 @@ pub async fn spawn_app_with(tweak: Tweak) -> TestApp {
         .await
         .expect("public client");
 
-    let browser = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
+    let browser = new_browser();
     TestApp {
         issuer,
         state,
@@ -149,6 +145,15 @@ pub async fn spawn_app_with(tweak: Tweak) -> TestApp {
         _dir: dir,
         _database: database,
     }
+}
+
+/// A browser: keeps cookies, does not follow redirects.
+pub fn new_browser() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
 }
 
 pub fn client(client_id: &str, client_type: ClientType, secret: Option<&Secret>) -> Client {
@@ -372,6 +377,11 @@ impl TestApp {
     /// Whatever the session already has (a sign-in, a consent) is skipped, as a
     /// browser would see it.
     pub async fn sign_in_through(&self, authorize: Response) -> Response {
+        self.sign_in_as(authorize, EMAIL, PASSWORD).await
+    }
+
+    /// `sign_in_through` with other credentials.
+    pub async fn sign_in_as(&self, authorize: Response, login: &str, password: &str) -> Response {
         let mut response = self.follow(authorize).await;
         let mut done = Vec::new();
         loop {
@@ -380,7 +390,7 @@ impl TestApp {
                 return response;
             }
             response = match path.as_str() {
-                "/login" => self.submit_login(response, EMAIL, PASSWORD).await,
+                "/login" => self.submit_login(response, login, password).await,
                 "/consent" => self.submit_consent(response, "allow").await,
                 _ => return response,
             };
@@ -399,6 +409,97 @@ impl TestApp {
             .get("code")
             .cloned()
             .unwrap_or_else(|| panic!("no code: {params:?}"))
+    }
+
+    /// A store of the app's own database with every method, `import` included.
+    pub async fn sql_store(&self) -> tessera::store::SqlStore {
+        tessera::app::open_store(&self.state.config)
+            .await
+            .expect("store")
+    }
+
+    /// Imports a YAML document.
+    pub async fn import(&self, yaml: &str) -> Result<tessera::store::ImportReport, String> {
+        let store = self.sql_store().await;
+        tessera::import::import_text(&store, yaml, false, self.state.now())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    /// Registers a confidential client bound to `host_id` (or to none); returns its id
+    /// and secret.
+    pub async fn client_for_host(
+        &self,
+        host_id: Option<&str>,
+        profile_in_id_token: bool,
+    ) -> (String, String) {
+        let secret = Secret::generate();
+        let id = random_id();
+        let mut c = client(&id, ClientType::Confidential, Some(&secret));
+        c.host_id = host_id.map(str::to_owned);
+        c.profile_in_id_token = profile_in_id_token;
+        self.state
+            .store
+            .create_client(&NewClient { client: c }, self.state.now())
+            .await
+            .expect("client");
+        (id, secret.expose().to_owned())
+    }
+
+    /// Signs `login` in through a fresh browser for `client_id` and exchanges the code;
+    /// returns the token response.
+    pub async fn tokens_as(
+        &self,
+        client_id: &str,
+        secret: &str,
+        login: &str,
+        password: &str,
+    ) -> serde_json::Value {
+        let browser = TestApp {
+            browser: new_browser(),
+            ..self.shallow()
+        };
+        let mut params = browser.authorize_params();
+        params[0].1 = client_id.to_owned();
+        let response = browser
+            .sign_in_as(browser.get_authorize(&params).await, login, password)
+            .await;
+        let q = query_of(&location(&response));
+        let code = q
+            .get("code")
+            .cloned()
+            .unwrap_or_else(|| panic!("no code: {q:?}"));
+        let basic = format!("Basic {}", STANDARD.encode(format!("{client_id}:{secret}")));
+        let response = self
+            .post_form_as(
+                "/token",
+                &[
+                    ("grant_type", "authorization_code"),
+                    ("code", &code),
+                    ("redirect_uri", REDIRECT_URI),
+                    ("code_verifier", VERIFIER),
+                ],
+                Some(&basic),
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK);
+        response.json().await.expect("json")
+    }
+
+    /// A copy that shares the app but not the browser (no temp dir or database guard).
+    fn shallow(&self) -> TestApp {
+        TestApp {
+            issuer: self.issuer.clone(),
+            state: self.state.clone(),
+            browser: self.browser.clone(),
+            host_id: self.host_id.clone(),
+            user_id: self.user_id.clone(),
+            client_id: self.client_id.clone(),
+            client_secret: self.client_secret.clone(),
+            public_client_id: self.public_client_id.clone(),
+            _dir: tempfile::tempdir().expect("temp dir"),
+            _database: None,
+        }
     }
 
     pub fn basic(&self) -> String {

@@ -10,5 +10,6 @@ mod discovery;
 mod flow;
 mod keys;
 mod logout;
+mod profile;
 mod tokens;
 mod userinfo;
