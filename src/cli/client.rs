@@ -5,8 +5,9 @@ use clap::Subcommand;
 
 use super::{now, print_table};
 use crate::config::Config;
+use crate::domain::import::ClientDoc;
 use crate::domain::secret::random_id;
-use crate::domain::{Client, ClientType, RedirectUri, Scopes, Secret};
+use crate::domain::{RedirectUri, Secret};
 use crate::store::{ClientStore, HostStore, NewClient};
 
 #[derive(Debug, Subcommand)]
@@ -53,8 +54,6 @@ pub enum ClientCommand {
     },
 }
 
-const GRANTS: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
-
 pub async fn run(config: &Config, cmd: ClientCommand) -> anyhow::Result<()> {
     let store = crate::app::open_store(config).await?;
     match cmd {
@@ -70,25 +69,6 @@ pub async fn run(config: &Config, cmd: ClientCommand) -> anyhow::Result<()> {
             profile_in_id_token,
             id,
         } => {
-            for g in &grants {
-                anyhow::ensure!(
-                    GRANTS.contains(&g.as_str()),
-                    "unknown grant type {g:?}; use one of {GRANTS:?}"
-                );
-            }
-            anyhow::ensure!(
-                !(public && grants.iter().any(|g| g == "client_credentials")),
-                "a public client cannot use client_credentials"
-            );
-            anyhow::ensure!(
-                !grants.iter().any(|g| g == "authorization_code") || !redirect_uris.is_empty(),
-                "the authorization code grant needs at least one --redirect-uri"
-            );
-            let parse = |list: &[String]| -> anyhow::Result<Vec<RedirectUri>> {
-                list.iter()
-                    .map(|u| RedirectUri::parse(u).map_err(|e| anyhow::anyhow!("{u}: {e}")))
-                    .collect()
-            };
             let host_id = match host {
                 Some(h) => Some(
                     store
@@ -100,23 +80,22 @@ pub async fn run(config: &Config, cmd: ClientCommand) -> anyhow::Result<()> {
                 None => None,
             };
             let secret = (!public).then(Secret::generate);
-            let client = Client {
+            // The same rules as an imported client: one place checks them.
+            let client = ClientDoc {
                 client_id: id.unwrap_or_else(random_id),
                 name,
-                client_type: if public {
-                    ClientType::Public
-                } else {
-                    ClientType::Confidential
-                },
-                secret_hash: secret.as_ref().map(Secret::hash),
-                redirect_uris: parse(&redirect_uris)?,
-                post_logout_redirect_uris: parse(&post_logout_redirect_uris)?,
-                grant_types: grants,
-                allowed_scopes: Scopes::parse(&scope)?,
+                client_type: if public { "public" } else { "confidential" }.to_owned(),
+                secret: secret.as_ref().map(|s| s.expose().to_owned()),
+                redirect_uris,
+                post_logout_redirect_uris,
+                grants,
+                scopes: scope,
+                host: None,
                 require_pkce: public || !no_pkce,
-                host_id,
                 profile_in_id_token,
-            };
+            }
+            .to_client(host_id)
+            .map_err(|e| anyhow::anyhow!(e))?;
             store
                 .create_client(
                     &NewClient {

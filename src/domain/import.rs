@@ -20,6 +20,111 @@ pub struct Document {
     pub hosts: Vec<HostDoc>,
     #[serde(default)]
     pub users: Vec<UserDoc>,
+    #[serde(default)]
+    pub clients: Vec<ClientDoc>,
+}
+
+/// An OAuth client. A confidential client's secret is given in clear and stored as its
+/// SHA-256 only.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ClientDoc {
+    pub client_id: String,
+    pub name: String,
+    /// `confidential` (default) or `public`.
+    #[serde(rename = "type", default = "default_client_type")]
+    pub client_type: String,
+    pub secret: Option<String>,
+    #[serde(default)]
+    pub redirect_uris: Vec<String>,
+    #[serde(default)]
+    pub post_logout_redirect_uris: Vec<String>,
+    #[serde(default = "default_grants")]
+    pub grants: Vec<String>,
+    #[serde(default = "default_client_scopes")]
+    pub scopes: String,
+    /// The host (id or domain) the client belongs to.
+    pub host: Option<String>,
+    #[serde(default = "yes")]
+    pub require_pkce: bool,
+    #[serde(default)]
+    pub profile_in_id_token: bool,
+}
+
+fn default_client_type() -> String {
+    "confidential".to_owned()
+}
+
+fn default_grants() -> Vec<String> {
+    vec!["authorization_code".to_owned(), "refresh_token".to_owned()]
+}
+
+fn default_client_scopes() -> String {
+    "openid profile email offline_access".to_owned()
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// The grant types a client may be given.
+pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
+
+impl ClientDoc {
+    /// The client as the domain knows it (the secret hashed).
+    ///
+    /// # Errors
+    /// A message naming what is wrong.
+    pub fn to_client(&self, host_id: Option<String>) -> Result<super::Client, String> {
+        use super::{Client, ClientType, RedirectUri, Scopes, Secret};
+        let client_type = ClientType::parse(&self.client_type)?;
+        let secret_hash = match (client_type, &self.secret) {
+            (ClientType::Confidential, Some(s)) if s.len() >= 16 => {
+                Some(Secret::new(s.clone()).hash())
+            }
+            (ClientType::Confidential, _) => {
+                return Err(
+                    "a confidential client needs a secret of 16 characters or more".to_owned(),
+                )
+            }
+            (ClientType::Public, Some(_)) => return Err("a public client has no secret".to_owned()),
+            (ClientType::Public, None) => None,
+        };
+        if let Some(g) = self
+            .grants
+            .iter()
+            .find(|g| !GRANT_TYPES.contains(&g.as_str()))
+        {
+            return Err(format!("unknown grant type {g:?}"));
+        }
+        if client_type == ClientType::Public
+            && self.grants.iter().any(|g| g == "client_credentials")
+        {
+            return Err("a public client cannot use client_credentials".to_owned());
+        }
+        let uris = |list: &[String]| {
+            list.iter()
+                .map(|u| RedirectUri::parse(u).map_err(|e| format!("{u}: {e}")))
+                .collect::<Result<Vec<_>, _>>()
+        };
+        let redirect_uris = uris(&self.redirect_uris)?;
+        if redirect_uris.is_empty() && self.grants.iter().any(|g| g == "authorization_code") {
+            return Err("the authorization code grant needs at least one redirect URI".to_owned());
+        }
+        Ok(Client {
+            client_id: self.client_id.clone(),
+            name: self.name.clone(),
+            client_type,
+            secret_hash,
+            redirect_uris,
+            post_logout_redirect_uris: uris(&self.post_logout_redirect_uris)?,
+            grant_types: self.grants.clone(),
+            allowed_scopes: Scopes::parse(&self.scopes).map_err(|e| e.to_string())?,
+            require_pkce: self.require_pkce || client_type == ClientType::Public,
+            host_id,
+            profile_in_id_token: self.profile_in_id_token,
+        })
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -313,6 +418,14 @@ pub fn validate(doc: &Document) -> Result<(), String> {
                 return Err(format!("{at}: {kind} {dup:?} is defined twice"));
             }
         }
+    }
+    let mut client_ids = HashSet::new();
+    for (i, c) in doc.clients.iter().enumerate() {
+        let at = format!("clients[{i}] ({})", c.client_id);
+        if !client_ids.insert(c.client_id.as_str()) {
+            return Err(format!("{at}: the client id appears twice"));
+        }
+        c.to_client(None).map_err(|e| format!("{at}: {e}"))?;
     }
     let mut emails = HashSet::new();
     for (i, u) in doc.users.iter().enumerate() {

@@ -10,9 +10,10 @@ use sqlx::AnyConnection;
 
 use super::profile::{position_id, recompute_positions, upsert_own_position};
 use super::users::check_user_type;
-use super::{flag, SqlStore, StoreError, StoreResult};
-use crate::domain::import::{Document, HostDoc, MembershipDoc, UserDoc};
+use super::{flag, join_lines, SqlStore, StoreError, StoreResult};
+use crate::domain::import::{ClientDoc, Document, HostDoc, MembershipDoc, UserDoc};
 use crate::domain::secret::random_id;
+use crate::domain::RedirectUri;
 
 /// How many rows the import inserted or changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -140,6 +141,10 @@ impl SqlStore {
                     other => at(entry)(other),
                 })?;
             }
+        }
+        for (i, c) in doc.clients.iter().enumerate() {
+            let entry = format!("clients[{i}] ({})", c.client_id);
+            changed += import_client(&mut tx, c, now).await.map_err(at(&entry))?;
         }
         for host_id in &recompute {
             recompute_positions(&mut tx, host_id).await?;
@@ -322,6 +327,52 @@ async fn import_user(
     )
     .await?;
     Ok(user_id)
+}
+
+async fn import_client(conn: &mut AnyConnection, c: &ClientDoc, now: i64) -> StoreResult<u64> {
+    let host = match &c.host {
+        Some(h) => Some(host_id(conn, h).await?),
+        None => None,
+    };
+    let client = c.to_client(host).map_err(StoreError::Invalid)?;
+    let uris = |list: &[RedirectUri]| {
+        join_lines(&list.iter().map(RedirectUri::as_str).collect::<Vec<_>>())
+    };
+    run(
+        conn,
+        sqlx::query(
+            "INSERT INTO client_t (client_id, host_id, name, client_type, secret_hash, redirect_uris, \
+             post_logout_redirect_uris, grant_types, scopes, require_pkce, profile_in_id_token, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (client_id) DO UPDATE SET \
+             host_id = excluded.host_id, name = excluded.name, client_type = excluded.client_type, \
+             secret_hash = excluded.secret_hash, redirect_uris = excluded.redirect_uris, \
+             post_logout_redirect_uris = excluded.post_logout_redirect_uris, grant_types = excluded.grant_types, \
+             scopes = excluded.scopes, require_pkce = excluded.require_pkce, \
+             profile_in_id_token = excluded.profile_in_id_token \
+             WHERE client_t.host_id IS DISTINCT FROM excluded.host_id OR client_t.name IS DISTINCT FROM excluded.name \
+                OR client_t.client_type IS DISTINCT FROM excluded.client_type \
+                OR client_t.secret_hash IS DISTINCT FROM excluded.secret_hash \
+                OR client_t.redirect_uris IS DISTINCT FROM excluded.redirect_uris \
+                OR client_t.post_logout_redirect_uris IS DISTINCT FROM excluded.post_logout_redirect_uris \
+                OR client_t.grant_types IS DISTINCT FROM excluded.grant_types \
+                OR client_t.scopes IS DISTINCT FROM excluded.scopes \
+                OR client_t.require_pkce IS DISTINCT FROM excluded.require_pkce \
+                OR client_t.profile_in_id_token IS DISTINCT FROM excluded.profile_in_id_token",
+        )
+        .bind(client.client_id.clone())
+        .bind(client.host_id.clone())
+        .bind(client.name.clone())
+        .bind(client.client_type.as_str())
+        .bind(client.secret_hash.as_ref().map(|h| h.as_str().to_owned()))
+        .bind(uris(&client.redirect_uris))
+        .bind(uris(&client.post_logout_redirect_uris))
+        .bind(join_lines(&client.grant_types))
+        .bind(client.allowed_scopes.to_string())
+        .bind(flag(client.require_pkce))
+        .bind(flag(client.profile_in_id_token))
+        .bind(now),
+    )
+    .await
 }
 
 async fn host_id(conn: &mut AnyConnection, id_or_domain: &str) -> StoreResult<String> {

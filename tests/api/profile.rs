@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tessera::domain::profile::parse_attributes;
-use tessera::store::{HostStore, ProfileStore, UserStore};
+use tessera::store::{ClientStore, HostStore, ProfileStore, UserStore};
 
 use crate::helpers::{
     hidden_field, location, new_browser, query_of, spawn_app, TestApp, REDIRECT_URI,
@@ -697,4 +697,45 @@ async fn client_credentials_of_a_host_bound_client_carry_the_host() {
     assert_eq!(access["host"], "hb");
     assert!(access.get("uid").is_none());
     assert!(app.state.store.find_host("hb").await.unwrap().is_some());
+}
+
+#[tokio::test]
+async fn clients_are_imported_with_hashed_secrets() {
+    let app = spawn_app().await;
+    let doc = format!(
+        "{TWO_HOSTS}clients:\n  - client_id: imported-api\n    name: Imported\n    secret: an-imported-secret-value\n    grants: [client_credentials]\n    scopes: api:read\n    host: a.example\n"
+    );
+    app.import(&doc).await.unwrap();
+    assert_eq!(app.import(&doc).await.unwrap().changed, 0);
+    let form = [
+        ("grant_type", "client_credentials"),
+        ("client_id", "imported-api"),
+        ("client_secret", "an-imported-secret-value"),
+    ];
+    let body: Value = app
+        .post_form_as("/token", &form, None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let access = claims_of(&app, body["access_token"].as_str().unwrap());
+    assert_eq!(
+        (access["host"].as_str(), access["scope"].as_str()),
+        (Some("ha"), Some("api:read"))
+    );
+    let stored = app
+        .state
+        .store
+        .find_client("imported-api")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!format!("{:?}", stored.secret_hash).contains("an-imported-secret-value"));
+
+    let bad = "clients:\n  - {client_id: spa, name: SPA, type: public, secret: should-not-be-here!, redirect_uris: ['https://spa.example/cb']}\n";
+    let err = app.import(bad).await.unwrap_err();
+    assert!(
+        err.contains("clients[0] (spa): a public client has no secret"),
+        "{err}"
+    );
 }
