@@ -4,7 +4,7 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use tessera::domain::profile::parse_attributes;
-use tessera::store::{ClientStore, HostStore, ProfileStore, UserStore};
+use tessera::store::{HostStore, ProfileStore, UserStore};
 
 use crate::helpers::{
     hidden_field, location, new_browser, query_of, spawn_app, TestApp, REDIRECT_URI,
