@@ -110,7 +110,6 @@ pub struct ConfirmForm {
 }
 
 pub async fn post_confirm(
-    State(_state): State<AppState>,
     session: Session,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, PageError> {
