@@ -131,6 +131,23 @@ port_holders() {
     fi
 }
 
+# Runs a daemon with stdin from /dev/null, output appended to log $1, and none of
+# our other file descriptors: an inherited one would hold our lock for ever, or keep
+# a caller's pipe open (and the caller waiting for its end).
+run_detached() {
+    local log="$1" fd
+    shift
+    (
+        for fd in /proc/"$BASHPID"/fd/*; do
+            fd="${fd##*/}"
+            if [[ "$fd" =~ ^[0-9]+$ ]] && (( fd > 2 )); then
+                eval "exec $fd>&-"
+            fi
+        done
+        exec "$@" </dev/null >>"$log" 2>&1
+    )
+}
+
 require_ports_free() {
     local what="$1" port holders busy=""
     shift
@@ -485,7 +502,7 @@ samba_start_daemon() {
     require_ports_free "Samba" "${AD_PORTS[@]}"
     samba_write_conf
     rm -f "$SAMBA_DIR/run/samba.pid"
-    samba -s "$SAMBA_DIR/etc/smb.conf" -D </dev/null >>"$SAMBA_DIR/log/samba.stdout" 2>&1 ||
+    run_detached "$SAMBA_DIR/log/samba.stdout" samba -s "$SAMBA_DIR/etc/smb.conf" -D ||
         die "samba failed to start (log: $SAMBA_DIR/log/samba.log)"
     for i in $(seq 1 300); do
         if [[ "$(try_bind "$AD_URL" "$(ad_dn "$SVC_LOGIN")" "$SVC_PASSWORD")" == "rc=0 "* ]]; then
@@ -796,8 +813,8 @@ ol_start_daemon() {
     rm -f "$OL_DIR/slapd.pid"
     # Its own session, so that it outlives this script and its terminal; -d keeps it
     # in the foreground, logging to stderr (slapd otherwise logs only to syslog).
-    setsid slapd -h "$LDAP_URL/ $LDAPS_URL/" -F "$OL_DIR/slapd.d" -d stats \
-        </dev/null >>"$OL_DIR/slapd.log" 2>&1 &
+    run_detached "$OL_DIR/slapd.log" \
+        setsid slapd -h "$LDAP_URL/ $LDAPS_URL/" -F "$OL_DIR/slapd.d" -d stats &
     for i in $(seq 1 150); do
         if ldapc ldapwhoami -x -H "$LDAPS_URL" >/dev/null 2>&1 &&
             ldapc ldapwhoami -x -H "$LDAP_URL" >/dev/null 2>&1; then

@@ -7,6 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
+use crate::authn::Authenticator;
 use crate::config::Config;
 use crate::domain::Clock;
 use crate::http::{self, AppState};
@@ -48,7 +49,11 @@ impl App {
         if config.dev {
             crate::demo::ensure(&*store, &config, clock.now()).await?;
         }
-        let state = AppState::new(Arc::new(config), store.clone(), keys, clock);
+        let authenticator =
+            Authenticator::new(AppState::password_verifier(), &config.directories, &*store)
+                .await
+                .context("cannot set up the directories")?;
+        let state = AppState::new(Arc::new(config), store.clone(), keys, authenticator, clock);
         Ok(Self {
             listener,
             state,

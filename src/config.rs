@@ -9,6 +9,7 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+use crate::authn::directory::DirectorySettings;
 use crate::keys::Algorithm;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -31,6 +32,9 @@ pub struct Config {
     pub signing_alg: Algorithm,
     pub tokens: TokenConfig,
     pub session: SessionConfig,
+    /// The hosts' directories (`[[directories]]`), for employees' sign-in.
+    #[serde(default)]
+    pub directories: Vec<DirectorySettings>,
 }
 
 /// Lifetimes in seconds.
@@ -90,6 +94,7 @@ impl Default for Config {
                 secure_cookie: CookieSecurity::Auto,
                 cookie_name: "tessera_session".to_owned(),
             },
+            directories: Vec::new(),
         }
     }
 }
@@ -201,6 +206,7 @@ fn warn_unknown_env() {
         "SIGNING_ALG",
         "TOKENS__",
         "SESSION__",
+        "DIRECTORIES",
         "CONFIG",
         "TEST_DATABASE_URL",
         "TEST_POSTGRES_URL",

@@ -1,5 +1,252 @@
-//! Authentication of people: local passwords (argon2id) now, directories later.
+//! Authentication of people: local passwords (argon2id) and directories (LDAP/AD).
+//! `Authenticator` decides which one a sign-in goes to.
 
+pub mod directory;
 pub mod password;
 
+use std::collections::HashMap;
+use std::sync::Arc;
+
 pub use password::{hash_password, PasswordVerifier};
+
+use crate::domain::user_type::is_employee;
+use crate::store::{EmployeeFacts, Provision, Store, StoreError};
+use directory::{Directory, DirectoryError, DirectorySettings, DirectoryUser, Refusal};
+
+/// Who signed in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authenticated {
+    pub user_id: String,
+    /// The host a directory sign-in is for; local sign-ins choose among the user's hosts.
+    pub host_id: Option<String>,
+}
+
+/// Why a sign-in failed, as the person may be told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Failure {
+    Refused(Refusal),
+    /// The host's directory did not answer.
+    DirectoryUnavailable,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Password(#[from] password::PasswordError),
+}
+
+struct HostDirectory {
+    domain: String,
+    directory: Directory,
+}
+
+/// Local passwords and the hosts' directories.
+#[derive(Clone)]
+pub struct Authenticator {
+    pub passwords: PasswordVerifier,
+    directories: Arc<HashMap<String, HostDirectory>>,
+}
+
+impl std::fmt::Debug for Authenticator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Authenticator")
+            .field("directories", &self.directories.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl Authenticator {
+    /// Sets up the directories of the configuration; each names its host by id or domain.
+    ///
+    /// # Errors
+    /// When a host does not exist or a directory's settings cannot work.
+    pub async fn new(
+        passwords: PasswordVerifier,
+        settings: &[DirectorySettings],
+        store: &dyn Store,
+    ) -> Result<Self, DirectoryError> {
+        let mut directories = HashMap::new();
+        for s in settings {
+            let host = store
+                .find_host(&s.host)
+                .await
+                .map_err(|e| DirectoryError::Protocol(e.to_string()))?
+                .ok_or_else(|| DirectoryError::Settings {
+                    host: s.host.clone(),
+                    message: "no such host".into(),
+                })?;
+            let directory = Directory::new(s.clone())?;
+            directories.insert(
+                host.host_id.clone(),
+                HostDirectory {
+                    domain: host.domain.to_lowercase(),
+                    directory,
+                },
+            );
+        }
+        Ok(Self {
+            passwords,
+            directories: Arc::new(directories),
+        })
+    }
+
+    /// Checks a login and password: against the host's directory for employees of a host
+    /// that has one, against the stored argon2id hash otherwise. `client_host` is the host
+    /// the client is bound to, if any.
+    ///
+    /// # Errors
+    /// Only for internal failures; a refused sign-in is `Ok(Err(Failure))`.
+    pub async fn authenticate(
+        &self,
+        store: &dyn Store,
+        login: &str,
+        password: &str,
+        client_host: Option<&str>,
+        now: i64,
+    ) -> Result<Result<Authenticated, Failure>, AuthError> {
+        let refused = Ok(Err(Failure::Refused(Refusal::InvalidCredentials)));
+        if login.is_empty() || password.is_empty() {
+            return refused;
+        }
+        let found = store.find_user_by_login(login).await?;
+        let directory = match &found {
+            Some(credentials) => {
+                let hosts = store.user_hosts(&credentials.user.user_id).await?;
+                let with_directory = hosts
+                    .iter()
+                    .filter(|h| client_host.is_none_or(|c| c == h.host_id))
+                    .find_map(|h| {
+                        self.directories
+                            .get(&h.host_id)
+                            .map(|d| (h.host_id.clone(), d))
+                    });
+                let user_type = credentials.user.user_type.as_deref().unwrap_or_default();
+                match with_directory {
+                    Some((host, d)) if is_employee(user_type) => {
+                        let local_allowed =
+                            d.directory.settings().employees_may_use_local_passwords
+                                && credentials.password_hash.is_some();
+                        (!local_allowed).then_some((host, d))
+                    }
+                    Some((host, d))
+                        if d.directory.settings().customers_may_use_directory
+                            && credentials.password_hash.is_none() =>
+                    {
+                        Some((host, d))
+                    }
+                    _ => None,
+                }
+            }
+            None => self.directory_for_new_login(login, client_host),
+        };
+        if let Some((host_id, d)) = directory {
+            return self
+                .through_directory(store, &host_id, &d.directory, login, password, now)
+                .await;
+        }
+        let phc = found.as_ref().and_then(|c| c.password_hash.as_deref());
+        let verified = self.passwords.verify(password, phc).await?;
+        match found.filter(|c| verified && !c.user.locked) {
+            Some(c) => Ok(Ok(Authenticated {
+                user_id: c.user.user_id,
+                host_id: None,
+            })),
+            None => refused,
+        }
+    }
+
+    /// The directory that may know a login Tessera has never seen: the client's host's,
+    /// the one whose host's domain is the login's `@domain`, or the only one configured.
+    fn directory_for_new_login(
+        &self,
+        login: &str,
+        client_host: Option<&str>,
+    ) -> Option<(String, &HostDirectory)> {
+        if let Some(host) = client_host {
+            return self.directories.get(host).map(|d| (host.to_owned(), d));
+        }
+        let domain = login.rsplit_once('@').map(|(_, d)| d.to_lowercase());
+        if let Some(domain) = domain {
+            if let Some((host, d)) = self.directories.iter().find(|(_, d)| d.domain == domain) {
+                return Some((host.clone(), d));
+            }
+        }
+        match self.directories.len() {
+            1 => self.directories.iter().next().map(|(h, d)| (h.clone(), d)),
+            _ => None,
+        }
+    }
+
+    async fn through_directory(
+        &self,
+        store: &dyn Store,
+        host_id: &str,
+        directory: &Directory,
+        login: &str,
+        password: &str,
+        now: i64,
+    ) -> Result<Result<Authenticated, Failure>, AuthError> {
+        let user = match directory.authenticate(login, password).await {
+            Ok(user) => user,
+            Err(DirectoryError::Refused(refusal)) => return Ok(Err(Failure::Refused(refusal))),
+            Err(DirectoryError::Incomplete(dn, attribute)) => {
+                tracing::error!(host_id, %dn, %attribute, "directory entry lacks an attribute Tessera needs");
+                return Ok(Err(Failure::Refused(Refusal::InvalidCredentials)));
+            }
+            Err(e) => {
+                tracing::warn!(host_id, error = %e, "directory sign-in failed");
+                return Ok(Err(Failure::DirectoryUnavailable));
+            }
+        };
+        let user_id = match provision(store, host_id, directory, &user, now).await {
+            Ok(id) => id,
+            Err(StoreError::Invalid(reason)) => {
+                tracing::warn!(host_id, %reason, "directory sign-in refused");
+                return Ok(Err(Failure::Refused(Refusal::InvalidCredentials)));
+            }
+            Err(e) => return Err(e.into()),
+        };
+        Ok(Ok(Authenticated {
+            user_id,
+            host_id: Some(host_id.to_owned()),
+        }))
+    }
+}
+
+fn facts(p: &directory::DirectoryPerson) -> EmployeeFacts {
+    EmployeeFacts {
+        employee_id: p.employee_id.clone(),
+        email: p.email.clone(),
+        first_name: p.given_name.clone(),
+        last_name: p.surname.clone(),
+        title: p.title.clone(),
+    }
+}
+
+async fn provision(
+    store: &dyn Store,
+    host_id: &str,
+    directory: &Directory,
+    user: &DirectoryUser,
+    now: i64,
+) -> Result<String, StoreError> {
+    let employee = facts(&user.person);
+    let manager = user.manager.as_ref().map(facts);
+    let roles: Vec<String> = user.roles.iter().cloned().collect();
+    let groups: Vec<String> = user.groups.iter().cloned().collect();
+    store
+        .provision_employee(
+            &Provision {
+                host_id,
+                employee: &employee,
+                manager: manager.as_ref(),
+                roles: &roles,
+                groups: &groups,
+                customers_allowed: directory.settings().customers_may_use_directory,
+            },
+            now,
+        )
+        .await
+}

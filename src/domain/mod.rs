@@ -2,6 +2,7 @@
 
 pub mod client;
 pub mod date;
+pub mod dn;
 pub mod import;
 pub mod profile;
 pub mod redirect_uri;

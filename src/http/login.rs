@@ -15,9 +15,10 @@ use super::error::PageError;
 use super::pages::{render, LoginPage, MessagePage, SelectHostPage};
 use super::session::{self, SsoSession};
 use super::state::AppState;
+use crate::authn::directory::Refusal;
+use crate::authn::Failure;
 use crate::domain::secret::random_id;
 
-const FAILED: &str = "The email, username or password is not right.";
 /// How long a verified password waits for the host choice.
 const HOST_CHOICE_TTL: i64 = 300;
 const PREAUTH: &str = "preauth";
@@ -112,14 +113,46 @@ pub async fn post_login(
                 request_id: &request_id,
                 login,
                 client_name: context.client_name.as_deref(),
-                error: Some(FAILED),
+                error: Some(Refusal::InvalidCredentials.message()),
             },
         )
     };
-    let Some(user_id) = verify_password(&state, login, &form.password).await? else {
-        tracing::info!("sign-in failed");
-        return failed(session::csrf_token(&session).await?);
+    let outcome = state
+        .authenticator
+        .authenticate(
+            &*state.store,
+            login,
+            &form.password,
+            context.client_host.as_deref(),
+            state.now(),
+        )
+        .await
+        .map_err(PageError::internal)?;
+    let authenticated = match outcome {
+        Ok(a) => a,
+        Err(failure) => {
+            tracing::info!(?failure, "sign-in failed");
+            let csrf = session::csrf_token(&session).await?;
+            let (status, message) = match failure {
+                Failure::Refused(refusal) => (StatusCode::UNAUTHORIZED, refusal.message()),
+                Failure::DirectoryUnavailable => (
+                    StatusCode::SERVICE_UNAVAILABLE,
+                    "Your organisation's directory is not answering. Please try again in a moment.",
+                ),
+            };
+            return render(
+                status,
+                &LoginPage {
+                    csrf: &csrf,
+                    request_id: &request_id,
+                    login,
+                    client_name: context.client_name.as_deref(),
+                    error: Some(message),
+                },
+            );
+        }
     };
+    let user_id = authenticated.user_id;
     // A client bound to a host admits its members only; otherwise every host of the user.
     let hosts: Vec<_> = state
         .store
@@ -225,26 +258,4 @@ async fn complete(
         );
     }
     Ok(Redirect::to(&format!("/authorize/continue?request_id={request_id}")).into_response())
-}
-
-/// The user whose password this is, or none for any failure (unknown user, wrong
-/// password, locked account, empty input).
-async fn verify_password(
-    state: &AppState,
-    login: &str,
-    password: &str,
-) -> Result<Option<String>, PageError> {
-    if login.is_empty() || password.is_empty() {
-        return Ok(None);
-    }
-    let found = state.store.find_user_by_login(login).await?;
-    let phc = found.as_ref().and_then(|c| c.password_hash.as_deref());
-    let verified = state
-        .passwords
-        .verify(password, phc)
-        .await
-        .map_err(PageError::internal)?;
-    Ok(found
-        .filter(|c| verified && !c.user.locked)
-        .map(|c| c.user.user_id))
 }

@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::authn::PasswordVerifier;
+use crate::authn::{Authenticator, PasswordVerifier};
 use crate::config::Config;
 use crate::domain::Clock;
 use crate::keys::KeyRing;
@@ -16,7 +16,8 @@ pub struct AppState {
     pub store: Arc<dyn Store>,
     pub keys: KeyRing,
     pub issuer: TokenIssuer,
-    pub passwords: PasswordVerifier,
+    /// Local passwords and the hosts' directories.
+    pub authenticator: Authenticator,
     pub clock: Clock,
     /// The discovery document, serialised once at start.
     pub discovery: Arc<[u8]>,
@@ -24,7 +25,13 @@ pub struct AppState {
 
 impl AppState {
     #[must_use]
-    pub fn new(config: Arc<Config>, store: Arc<dyn Store>, keys: KeyRing, clock: Clock) -> Self {
+    pub fn new(
+        config: Arc<Config>,
+        store: Arc<dyn Store>,
+        keys: KeyRing,
+        authenticator: Authenticator,
+        clock: Clock,
+    ) -> Self {
         let issuer_url = config.issuer_base().to_owned();
         let issuer = TokenIssuer {
             keys: keys.clone(),
@@ -35,18 +42,24 @@ impl AppState {
         };
         let metadata = crate::oidc::discovery::metadata(&issuer_url, keys.algorithm());
         let discovery: Arc<[u8]> = Arc::from(serde_json::to_vec(&metadata).unwrap_or_default());
-        // One argon2 run holds 19 MiB; allow one per core, which saturates the CPU
-        // without letting a burst of sign-ins take the blocking pool.
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
         Self {
             config,
             store,
             keys,
             issuer,
-            passwords: PasswordVerifier::new(cores),
+            authenticator,
             clock,
             discovery,
         }
+    }
+
+    /// The password verifier: one argon2 run holds 19 MiB, so at most one per core
+    /// runs at once, which saturates the CPU without letting a burst of sign-ins take
+    /// the blocking pool.
+    #[must_use]
+    pub fn password_verifier() -> PasswordVerifier {
+        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
+        PasswordVerifier::new(cores)
     }
 
     #[must_use]

@@ -8,6 +8,7 @@
 
 mod clients;
 mod consent;
+mod directory;
 mod grants;
 mod hosts;
 mod import;
@@ -25,6 +26,7 @@ use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use clients::{ClientStore, NewClient};
 pub use consent::ConsentStore;
+pub use directory::{DirectoryStore, EmployeeFacts, Provision};
 pub use grants::{
     CodeRecord, CodeUse, GrantStore, Issuance, NewCode, NewFamily, RefreshRecord, RefreshStatus,
     RefreshUse,
@@ -86,6 +88,7 @@ impl Backend {
 pub trait Store:
     ClientStore
     + ConsentStore
+    + DirectoryStore
     + GrantStore
     + HostStore
     + KeyStore

@@ -1,0 +1,534 @@
+//! Signing employees in against their host's directory (Active Directory or another
+//! LDAP server) with ldap3.
+//!
+//! The flow (RFC 4513 §5.1.1 simple bind, as AD and OpenLDAP expect it): the pooled
+//! service connection searches for exactly one entry matching the login (escaped per
+//! RFC 4515; search continuation references skipped, referrals never chased); a fresh
+//! connection binds as that entry's DN with the password and is closed, so a pooled
+//! connection is never left bound as a user; the service connection then reads the
+//! manager and the groups (nested ones included). Servers are tried in order until one
+//! answers within the connect timeout; a failed service connection is dropped and a new
+//! one made on the next use.
+
+mod reason;
+mod settings;
+
+use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::sync::Mutex;
+use std::time::Duration;
+
+use ldap3::controls::RawControl;
+use ldap3::{ldap_escape, Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
+
+pub use reason::Refusal;
+pub use settings::{AttributeNames, DirectoryKind, DirectorySettings, GroupMapping};
+
+use crate::domain::dn::Dn;
+use crate::domain::Secret;
+
+/// AD's `LDAP_MATCHING_RULE_IN_CHAIN`: matches every group that contains the user,
+/// directly or through other groups.
+const IN_CHAIN: &str = "1.2.840.113556.1.4.1941";
+
+#[derive(Debug, thiserror::Error)]
+pub enum DirectoryError {
+    /// The directory refused the sign-in; the reason is safe to show.
+    #[error("sign-in refused: {0:?}")]
+    Refused(Refusal),
+    /// No server answered.
+    #[error("no directory server answered")]
+    Unavailable,
+    /// The entry lacks what Tessera needs (an employee id).
+    #[error("the directory entry {0} has no {1}")]
+    Incomplete(String, String),
+    /// The settings cannot work (a missing password, an unreadable CA file, …).
+    #[error("directory settings for host {host}: {message}")]
+    Settings { host: String, message: String },
+    /// Anything else the server answered; logged, shown as unavailable.
+    #[error("directory error: {0}")]
+    Protocol(String),
+}
+
+impl DirectoryError {
+    fn settings(host: &str, message: impl Into<String>) -> Self {
+        Self::Settings {
+            host: host.to_owned(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A person as the directory describes them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DirectoryPerson {
+    pub dn: String,
+    pub employee_id: String,
+    pub email: Option<String>,
+    pub given_name: Option<String>,
+    pub surname: Option<String>,
+    pub display_name: Option<String>,
+    pub title: Option<String>,
+}
+
+/// A signed-in employee: who, their manager, and what the group mapping gives them.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DirectoryUser {
+    pub person: DirectoryPerson,
+    pub manager: Option<DirectoryPerson>,
+    /// The DNs of every group the user is in, nested ones included.
+    pub group_dns: Vec<String>,
+    /// Tessera roles and groups mapped from those groups.
+    pub roles: BTreeSet<String>,
+    pub groups: BTreeSet<String>,
+}
+
+/// One host's directory: settings, TLS, and the pool of service connections.
+pub struct Directory {
+    settings: DirectorySettings,
+    password: Secret,
+    tls: Option<native_tls::TlsConnector>,
+    pool: Mutex<Vec<Ldap>>,
+}
+
+impl std::fmt::Debug for Directory {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Directory")
+            .field("host", &self.settings.host)
+            .field("urls", &self.settings.urls)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Directory {
+    /// Reads the service password and the CA certificate and checks the URLs.
+    ///
+    /// # Errors
+    /// `Settings` saying what is missing or wrong.
+    pub fn new(settings: DirectorySettings) -> Result<Self, DirectoryError> {
+        let host = settings.host.clone();
+        if settings.urls.is_empty() {
+            return Err(DirectoryError::settings(&host, "no urls"));
+        }
+        for url in &settings.urls {
+            let plain = url.starts_with("ldap://") && !settings.starttls;
+            if !url.starts_with("ldap://") && !url.starts_with("ldaps://") {
+                return Err(DirectoryError::settings(
+                    &host,
+                    format!("{url} is not an ldap:// or ldaps:// URL"),
+                ));
+            }
+            if plain && !settings.allow_plain {
+                return Err(DirectoryError::settings(
+                    &host,
+                    format!("{url} would send passwords in clear: use ldaps://, starttls = true, or allow_plain = true"),
+                ));
+            }
+            if plain {
+                tracing::warn!(host = %host, %url, "directory connection without TLS: passwords cross the network in clear");
+            }
+        }
+        let password = match (&settings.bind_password_env, &settings.bind_password_file) {
+            (Some(var), _) => std::env::var(var).map_err(|_| {
+                DirectoryError::settings(&host, format!("environment variable {var} is not set"))
+            })?,
+            (None, Some(path)) => std::fs::read_to_string(path)
+                .map_err(|e| {
+                    DirectoryError::settings(&host, format!("cannot read {}: {e}", path.display()))
+                })?
+                .lines()
+                .next()
+                .unwrap_or_default()
+                .to_owned(),
+            (None, None) => {
+                return Err(DirectoryError::settings(
+                    &host,
+                    "set bind_password_env or bind_password_file",
+                ))
+            }
+        };
+        let tls = match &settings.ca_file {
+            Some(path) => {
+                let pem = std::fs::read(path).map_err(|e| {
+                    DirectoryError::settings(&host, format!("cannot read {}: {e}", path.display()))
+                })?;
+                let ca = native_tls::Certificate::from_pem(&pem).map_err(|e| {
+                    DirectoryError::settings(&host, format!("{}: {e}", path.display()))
+                })?;
+                let connector = native_tls::TlsConnector::builder()
+                    .add_root_certificate(ca)
+                    .build()
+                    .map_err(|e| DirectoryError::settings(&host, e.to_string()))?;
+                Some(connector)
+            }
+            None => None,
+        };
+        Ok(Self {
+            settings,
+            password: Secret::new(password),
+            tls,
+            pool: Mutex::new(Vec::new()),
+        })
+    }
+
+    #[must_use]
+    pub fn settings(&self) -> &DirectorySettings {
+        &self.settings
+    }
+
+    fn timeout(&self) -> Duration {
+        Duration::from_secs(self.settings.operation_timeout)
+    }
+
+    /// A connection to the first server that answers.
+    async fn connect(&self) -> Result<Ldap, DirectoryError> {
+        for url in &self.settings.urls {
+            let mut conn_settings = LdapConnSettings::new()
+                .set_conn_timeout(Duration::from_secs(self.settings.connect_timeout))
+                .set_starttls(self.settings.starttls && url.starts_with("ldap://"));
+            if let Some(tls) = &self.tls {
+                conn_settings = conn_settings.set_connector(tls.clone());
+            }
+            let attempt = tokio::time::timeout(
+                Duration::from_secs(
+                    self.settings.connect_timeout + self.settings.operation_timeout,
+                ),
+                LdapConnAsync::with_settings(conn_settings, url),
+            )
+            .await;
+            match attempt {
+                Ok(Ok((conn, ldap))) => {
+                    ldap3::drive!(conn);
+                    return Ok(ldap);
+                }
+                Ok(Err(e)) => {
+                    tracing::warn!(host = %self.settings.host, %url, error = %e, "directory server failed")
+                }
+                Err(_) => {
+                    tracing::warn!(host = %self.settings.host, %url, "directory server did not answer in time")
+                }
+            }
+        }
+        Err(DirectoryError::Unavailable)
+    }
+
+    /// A service connection: from the pool, or new and bound as the service account.
+    async fn service(&self) -> Result<Ldap, DirectoryError> {
+        let pooled = self.pool.lock().ok().and_then(|mut p| p.pop());
+        if let Some(mut ldap) = pooled {
+            if !ldap.is_closed() {
+                return Ok(ldap);
+            }
+        }
+        let mut ldap = self.connect().await?;
+        let result = ldap
+            .with_timeout(self.timeout())
+            .simple_bind(&self.settings.bind_dn, self.password.expose())
+            .await
+            .map_err(|e| self.protocol("service bind", &e))?;
+        if result.rc != 0 {
+            tracing::error!(host = %self.settings.host, rc = result.rc, text = %result.text, "the service account cannot bind");
+            return Err(DirectoryError::Protocol(format!(
+                "service bind refused ({})",
+                result.rc
+            )));
+        }
+        Ok(ldap)
+    }
+
+    fn give_back(&self, ldap: Ldap) {
+        if let Ok(mut pool) = self.pool.lock() {
+            if pool.len() < self.settings.pool_size {
+                pool.push(ldap);
+            }
+        }
+    }
+
+    fn protocol(&self, what: &str, e: &LdapError) -> DirectoryError {
+        tracing::warn!(host = %self.settings.host, error = %e, "directory {what} failed");
+        match e {
+            LdapError::Timeout { .. } | LdapError::Io { .. } | LdapError::EndOfStream => {
+                DirectoryError::Unavailable
+            }
+            _ => DirectoryError::Protocol(format!("{what}: {e}")),
+        }
+    }
+
+    /// Signs `login` in with `password`. An empty password is refused before any bind:
+    /// some servers treat a simple bind without a password as an anonymous success.
+    ///
+    /// # Errors
+    /// `Refused` with the reason, `Unavailable` when no server answers.
+    pub async fn authenticate(
+        &self,
+        login: &str,
+        password: &str,
+    ) -> Result<DirectoryUser, DirectoryError> {
+        if password.is_empty() || login.trim().is_empty() {
+            return Err(DirectoryError::Refused(Refusal::InvalidCredentials));
+        }
+        // `CORP\alice` names alice in the domain CORP.
+        let login = login.trim().rsplit('\\').next().unwrap_or_default();
+        let mut service = self.service().await?;
+        let found = self.find_user(&mut service, login).await;
+        let entry = match found {
+            Ok(entry) => entry,
+            Err(e) => {
+                // A connection that failed is dropped, not pooled.
+                if !matches!(e, DirectoryError::Refused(_)) {
+                    return Err(e);
+                }
+                self.give_back(service);
+                return Err(e);
+            }
+        };
+        if let Err(e) = self.bind_as(&entry.dn, password).await {
+            self.give_back(service);
+            return Err(e);
+        }
+        let user = self.describe(&mut service, &entry).await;
+        if user.is_ok() {
+            self.give_back(service);
+        }
+        user
+    }
+
+    async fn find_user(
+        &self,
+        service: &mut Ldap,
+        login: &str,
+    ) -> Result<SearchEntry, DirectoryError> {
+        let filter = self
+            .settings
+            .user_filter()
+            .replace("{login}", &ldap_escape(login));
+        let a = &self.settings.attributes;
+        let attrs = [
+            &a.employee_id,
+            &a.mail,
+            &a.given_name,
+            &a.surname,
+            &a.display_name,
+            &a.title,
+            &a.manager,
+        ];
+        let result = service
+            .with_timeout(self.timeout())
+            .search(
+                &self.settings.user_base,
+                Scope::Subtree,
+                &filter,
+                attrs.to_vec(),
+            )
+            .await
+            .map_err(|e| self.protocol("user search", &e))?;
+        if result.1.rc != 0 && result.1.rc != 10 {
+            return Err(DirectoryError::Protocol(format!(
+                "user search answered {}: {}",
+                result.1.rc, result.1.text
+            )));
+        }
+        // Entries only: continuation references (AD's Configuration, DNS zones) are skipped.
+        let mut entries: Vec<SearchEntry> = result
+            .0
+            .into_iter()
+            .filter(|e| !e.is_ref())
+            .map(SearchEntry::construct)
+            .collect();
+        match entries.len() {
+            1 => Ok(entries.remove(0)),
+            0 => Err(DirectoryError::Refused(Refusal::InvalidCredentials)),
+            n => {
+                tracing::warn!(host = %self.settings.host, matches = n, "a login matched several directory entries; refusing");
+                Err(DirectoryError::Refused(Refusal::InvalidCredentials))
+            }
+        }
+    }
+
+    /// Binds as the user on a connection of its own, then closes it.
+    async fn bind_as(&self, dn: &str, password: &str) -> Result<(), DirectoryError> {
+        let mut ldap = self.connect().await?;
+        if self.settings.kind == DirectoryKind::Ldap {
+            ldap.with_controls(RawControl {
+                ctype: reason::PPOLICY_OID.to_owned(),
+                crit: false,
+                val: None,
+            });
+        }
+        let result = ldap
+            .with_timeout(self.timeout())
+            .simple_bind(dn, password)
+            .await;
+        let _ = ldap.unbind().await;
+        let result = result.map_err(|e| self.protocol("user bind", &e))?;
+        match result.rc {
+            0 => Ok(()),
+            49 => {
+                let ppolicy = result
+                    .ctrls
+                    .iter()
+                    .find(|c| c.1.ctype == reason::PPOLICY_OID)
+                    .and_then(|c| c.1.val.as_deref())
+                    .and_then(Refusal::from_ppolicy_control);
+                let refusal = ppolicy
+                    .or_else(|| Refusal::from_ad_diagnostic(&result.text))
+                    .unwrap_or(Refusal::InvalidCredentials);
+                Err(DirectoryError::Refused(refusal))
+            }
+            rc => {
+                tracing::warn!(host = %self.settings.host, rc, text = %result.text, "user bind refused");
+                Err(DirectoryError::Protocol(format!("user bind answered {rc}")))
+            }
+        }
+    }
+
+    /// The person, manager and groups of a user entry.
+    async fn describe(
+        &self,
+        service: &mut Ldap,
+        entry: &SearchEntry,
+    ) -> Result<DirectoryUser, DirectoryError> {
+        let person = self.person(entry)?;
+        let manager_dn = first(entry, &self.settings.attributes.manager);
+        let manager = match manager_dn {
+            Some(dn) => self.read_person(service, &dn).await?,
+            None => None,
+        };
+        let group_dns = self.groups_of(service, &entry.dn).await?;
+        let (roles, groups) = self.map_groups(&group_dns);
+        Ok(DirectoryUser {
+            person,
+            manager,
+            group_dns,
+            roles,
+            groups,
+        })
+    }
+
+    fn person(&self, entry: &SearchEntry) -> Result<DirectoryPerson, DirectoryError> {
+        let a = &self.settings.attributes;
+        let employee_id = first(entry, &a.employee_id)
+            .ok_or_else(|| DirectoryError::Incomplete(entry.dn.clone(), a.employee_id.clone()))?;
+        Ok(DirectoryPerson {
+            dn: entry.dn.clone(),
+            employee_id,
+            email: first(entry, &a.mail),
+            given_name: first(entry, &a.given_name),
+            surname: first(entry, &a.surname),
+            display_name: first(entry, &a.display_name),
+            title: first(entry, &a.title),
+        })
+    }
+
+    /// Reads the entry at `dn` (a base search); none if it is gone or has no employee id.
+    async fn read_person(
+        &self,
+        service: &mut Ldap,
+        dn: &str,
+    ) -> Result<Option<DirectoryPerson>, DirectoryError> {
+        let a = &self.settings.attributes;
+        let attrs = [
+            &a.employee_id,
+            &a.mail,
+            &a.given_name,
+            &a.surname,
+            &a.display_name,
+            &a.title,
+        ];
+        let result = service
+            .with_timeout(self.timeout())
+            .search(dn, Scope::Base, "(objectClass=*)", attrs.to_vec())
+            .await
+            .map_err(|e| self.protocol("manager read", &e))?;
+        let entry = result
+            .0
+            .into_iter()
+            .find(|e| !e.is_ref())
+            .map(SearchEntry::construct);
+        Ok(entry.and_then(|e| self.person(&e).ok()))
+    }
+
+    /// Every group that contains `user_dn`, directly or through other groups.
+    async fn groups_of(
+        &self,
+        service: &mut Ldap,
+        user_dn: &str,
+    ) -> Result<Vec<String>, DirectoryError> {
+        if self.settings.kind == DirectoryKind::ActiveDirectory {
+            let filter = format!("(member:{IN_CHAIN}:={})", ldap_escape(user_dn));
+            return self.search_group_dns(service, &filter).await;
+        }
+        // Servers without the in-chain rule: expand breadth-first from the direct groups.
+        let mut seen: HashSet<Dn> = HashSet::new();
+        let mut found = Vec::new();
+        let mut queue = VecDeque::from([user_dn.to_owned()]);
+        while let Some(member) = queue.pop_front() {
+            let filter = format!("(member={})", ldap_escape(&member));
+            for group in self.search_group_dns(service, &filter).await? {
+                let parsed =
+                    Dn::parse(&group).map_err(|e| DirectoryError::Protocol(e.to_string()))?;
+                if seen.insert(parsed) {
+                    queue.push_back(group.clone());
+                    found.push(group);
+                }
+            }
+            if found.len() > 1000 {
+                tracing::warn!(host = %self.settings.host, "group expansion stopped at 1000 groups");
+                break;
+            }
+        }
+        Ok(found)
+    }
+
+    async fn search_group_dns(
+        &self,
+        service: &mut Ldap,
+        filter: &str,
+    ) -> Result<Vec<String>, DirectoryError> {
+        let result = service
+            .with_timeout(self.timeout())
+            .search(
+                self.settings.group_base(),
+                Scope::Subtree,
+                filter,
+                vec!["1.1"],
+            )
+            .await
+            .map_err(|e| self.protocol("group search", &e))?;
+        Ok(result
+            .0
+            .into_iter()
+            .filter(|e| !e.is_ref())
+            .map(|e| SearchEntry::construct(e).dn)
+            .collect())
+    }
+
+    /// The Tessera roles and groups the directory groups map to.
+    fn map_groups(&self, group_dns: &[String]) -> (BTreeSet<String>, BTreeSet<String>) {
+        let parsed: Vec<Dn> = group_dns.iter().filter_map(|g| Dn::parse(g).ok()).collect();
+        let mut roles = BTreeSet::new();
+        let mut groups = BTreeSet::new();
+        for mapping in &self.settings.group_map {
+            let matches = match Dn::parse(&mapping.group) {
+                Ok(dn) if mapping.group.contains('=') => parsed.contains(&dn),
+                _ => {
+                    let name = mapping.group.to_lowercase();
+                    parsed.iter().any(|g| g.leaf_value() == Some(name.as_str()))
+                }
+            };
+            if matches {
+                roles.extend(mapping.roles.iter().cloned());
+                groups.extend(mapping.groups.iter().cloned());
+            }
+        }
+        (roles, groups)
+    }
+}
+
+fn first(entry: &SearchEntry, attr: &str) -> Option<String> {
+    entry
+        .attrs
+        .iter()
+        .find(|(k, _)| k.eq_ignore_ascii_case(attr))
+        .and_then(|(_, v)| v.first().cloned())
+        .filter(|v| !v.is_empty())
+}
