@@ -26,11 +26,7 @@ pub async fn authorize(
     uri: Uri,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let raw = if method == Method::POST {
-        &body[..]
-    } else {
-        uri.query().unwrap_or_default().as_bytes()
-    };
+    let raw = super::parameters(&method, &uri, &body);
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw)
         .map_err(|_| PageError::BadRequest("The authorization request is malformed.".to_owned()))?;
     let params = authorize::collect_params(pairs).map_err(untrusted)?;

@@ -41,11 +41,7 @@ pub async fn logout(
     uri: Uri,
     body: Bytes,
 ) -> Result<Response, PageError> {
-    let raw = if method == Method::POST {
-        &body[..]
-    } else {
-        uri.query().unwrap_or_default().as_bytes()
-    };
+    let raw = super::parameters(&method, &uri, &body);
     let params: LogoutParams = serde_urlencoded::from_bytes(raw)
         .map_err(|_| PageError::BadRequest("The logout request is malformed.".to_owned()))?;
     let bad = |e: LogoutError| PageError::BadRequest(e.to_string());

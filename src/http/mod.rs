@@ -28,6 +28,16 @@ pub use error::{ApiError, PageError};
 pub use session::SqlSessionStore;
 pub use state::AppState;
 
+/// The parameters of an endpoint that takes GET and POST alike (OpenID Connect Core
+/// §3.1.2.1 for authorization, RP-Initiated Logout §2): the query, or the form body.
+fn parameters<'a>(method: &Method, uri: &'a axum::http::Uri, body: &'a [u8]) -> &'a [u8] {
+    if *method == Method::POST {
+        body
+    } else {
+        uri.query().unwrap_or_default().as_bytes()
+    }
+}
+
 /// Every route of Tessera. Pages that need the SSO session get the session layer; the
 /// machine endpoints (token, JWKS, …) never read or write a cookie.
 pub fn router(state: AppState) -> Router {

@@ -128,24 +128,8 @@ impl ProfileStore for SqlStore {
         position_name: &str,
         end: &str,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        let position_id = position_id(&mut tx, host_id, position_name).await?;
-        let done = sqlx::query(
-            "UPDATE employee_position_t SET end_date = $1 WHERE host_id = $2 AND employee_id = $3 \
-             AND position_id = $4 AND position_type = 'P'",
-        )
-        .bind(end)
-        .bind(host_id)
-        .bind(employee_id)
-        .bind(&position_id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("position assignment"));
-        }
-        recompute_positions(&mut tx, host_id).await?;
-        tx.commit().await?;
-        Ok(())
+        self.edit_own_position(host_id, employee_id, position_name, Some(end))
+            .await
     }
 
     async fn remove_position(
@@ -154,23 +138,8 @@ impl ProfileStore for SqlStore {
         employee_id: &str,
         position_name: &str,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
-        let position_id = position_id(&mut tx, host_id, position_name).await?;
-        let done = sqlx::query(
-            "DELETE FROM employee_position_t WHERE host_id = $1 AND employee_id = $2 \
-             AND position_id = $3 AND position_type = 'P'",
-        )
-        .bind(host_id)
-        .bind(employee_id)
-        .bind(&position_id)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("position assignment"));
-        }
-        recompute_positions(&mut tx, host_id).await?;
-        tx.commit().await?;
-        Ok(())
+        self.edit_own_position(host_id, employee_id, position_name, None)
+            .await
     }
 
     async fn set_manager(
@@ -201,6 +170,44 @@ impl ProfileStore for SqlStore {
         })?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("employee"));
+        }
+        recompute_positions(&mut tx, host_id).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl SqlStore {
+    /// Ends an own position on `end`, or removes it when `end` is none, then rebuilds
+    /// the host's inherited positions, in one transaction.
+    async fn edit_own_position(
+        &self,
+        host_id: &str,
+        employee_id: &str,
+        position_name: &str,
+        end: Option<&str>,
+    ) -> StoreResult<()> {
+        let mut tx = self.pool.begin().await?;
+        let position_id = position_id(&mut tx, host_id, position_name).await?;
+        let query = match end {
+            Some(end) => sqlx::query(
+                "UPDATE employee_position_t SET end_date = $1 WHERE host_id = $2 \
+                 AND employee_id = $3 AND position_id = $4 AND position_type = 'P'",
+            )
+            .bind(end),
+            None => sqlx::query(
+                "DELETE FROM employee_position_t WHERE host_id = $1 AND employee_id = $2 \
+                 AND position_id = $3 AND position_type = 'P'",
+            ),
+        };
+        let done = query
+            .bind(host_id)
+            .bind(employee_id)
+            .bind(&position_id)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("position assignment"));
         }
         recompute_positions(&mut tx, host_id).await?;
         tx.commit().await?;
