@@ -110,10 +110,18 @@ impl Authenticator {
         if login.is_empty() || password.is_empty() {
             return refused;
         }
-        let found = store.find_user_by_login(login).await?;
+        let mut found = store.find_user_by_login(login).await?;
+        let hosts = match &found {
+            Some(c) => store.user_hosts(&c.user.user_id).await?,
+            None => Vec::new(),
+        };
+        // A login that names someone outside the client's host names nobody here: the
+        // host's directory may know it (a local username elsewhere must not shadow it).
+        if client_host.is_some_and(|c| !hosts.iter().any(|h| h.host_id == c)) {
+            found = None;
+        }
         let directory = match &found {
             Some(credentials) => {
-                let hosts = store.user_hosts(&credentials.user.user_id).await?;
                 let with_directory = hosts
                     .iter()
                     .filter(|h| client_host.is_none_or(|c| c == h.host_id))

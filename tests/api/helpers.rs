@@ -39,14 +39,13 @@ pub struct TestApp {
     _database: Option<PgDatabase>,
 }
 
-/// Tunes the configuration of one test's app.
-pub type Tweak = fn(&mut Config);
-
 pub async fn spawn_app() -> TestApp {
     spawn_app_with(|_| {}).await
 }
 
-pub async fn spawn_app_with(tweak: Tweak) -> TestApp {
+/// Spawns the app with a tuned configuration. The hosts that directories name (by
+/// domain, `corp.example.com` → id `corp`) are created before the app starts.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let dir = tempfile::tempdir().expect("temp dir");
     let (database_url, database) = match std::env::var("TESSERA_TEST_DATABASE_URL") {
         Ok(server) if !server.is_empty() => {
@@ -70,6 +69,18 @@ pub async fn spawn_app_with(tweak: Tweak) -> TestApp {
         ..Config::default()
     };
     tweak(&mut config);
+    if !config.directories.is_empty() {
+        let store = tessera::app::open_store(&config).await.expect("store");
+        for d in &config.directories {
+            let id = d.host.split('.').next().unwrap_or_default().to_owned();
+            let host = NewHost {
+                host_id: id,
+                domain: d.host.clone(),
+                name: format!("Host {}", d.host),
+            };
+            let _ = tessera::store::HostStore::create_host(&store, &host, 0).await;
+        }
+    }
     let app = App::build(config).await.expect("app builds");
     let state = app.state().clone();
     let issuer = state.config.issuer_base().to_owned();
@@ -444,6 +455,19 @@ impl TestApp {
             .await
             .expect("client");
         (id, secret.expose().to_owned())
+    }
+
+    /// Submits `login` and `password` on the login page of a fresh browser for
+    /// `client_id`; returns the response to the form (a redirect on success).
+    pub async fn login_attempt(&self, client_id: &str, login: &str, password: &str) -> Response {
+        let browser = TestApp {
+            browser: new_browser(),
+            ..self.shallow()
+        };
+        let mut params = browser.authorize_params();
+        params[0].1 = client_id.to_owned();
+        let page = browser.follow(browser.get_authorize(&params).await).await;
+        browser.submit_login(page, login, password).await
     }
 
     /// Signs `login` in through a fresh browser for `client_id` and exchanges the code;

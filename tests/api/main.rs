@@ -6,6 +6,7 @@ mod helpers;
 
 mod authorize;
 mod cli;
+mod directory;
 mod discovery;
 mod flow;
 mod keys;

@@ -211,14 +211,19 @@ impl Directory {
         Err(DirectoryError::Unavailable)
     }
 
-    /// A service connection: from the pool, or new and bound as the service account.
-    async fn service(&self) -> Result<Ldap, DirectoryError> {
-        let pooled = self.pool.lock().ok().and_then(|mut p| p.pop());
-        if let Some(mut ldap) = pooled {
+    /// A pooled service connection, if one is open.
+    fn pooled_connection(&self) -> Option<Ldap> {
+        let mut pool = self.pool.lock().ok()?;
+        while let Some(mut ldap) = pool.pop() {
             if !ldap.is_closed() {
-                return Ok(ldap);
+                return Some(ldap);
             }
         }
+        None
+    }
+
+    /// A new connection bound as the service account.
+    async fn fresh_service(&self) -> Result<Ldap, DirectoryError> {
         let mut ldap = self.connect().await?;
         let result = ldap
             .with_timeout(self.timeout())
@@ -233,6 +238,36 @@ impl Directory {
             )));
         }
         Ok(ldap)
+    }
+
+    /// How many service connections wait in the pool.
+    #[must_use]
+    pub fn pooled(&self) -> usize {
+        self.pool.lock().map_or(0, |p| p.len())
+    }
+
+    /// The identity the pooled service connection is bound as (LDAP "Who am I?", RFC
+    /// 4532), for checks that no user bind ever lands on it.
+    ///
+    /// # Errors
+    /// When the server does not answer or lacks the operation (AD does).
+    pub async fn service_identity(&self) -> Result<String, DirectoryError> {
+        let mut ldap = match self.pooled_connection() {
+            Some(l) => l,
+            None => self.fresh_service().await?,
+        };
+        let (exop, _) = ldap
+            .with_timeout(self.timeout())
+            .extended(ldap3::exop::WhoAmI)
+            .await
+            .and_then(ldap3::result::ExopResult::success)
+            .map_err(|e| self.protocol("who am I", &e))?;
+        let identity = exop
+            .val
+            .map(|v| String::from_utf8_lossy(&v[..]).into_owned())
+            .unwrap_or_default();
+        self.give_back(ldap);
+        Ok(identity)
     }
 
     fn give_back(&self, ldap: Ldap) {
@@ -268,8 +303,28 @@ impl Directory {
         }
         // `CORP\alice` names alice in the domain CORP.
         let login = login.trim().rsplit('\\').next().unwrap_or_default();
-        let mut service = self.service().await?;
-        let found = self.find_user(&mut service, login).await;
+        // A pooled connection may have died since (a server restart, an idle timeout): on
+        // any failure but a refusal, the search is tried once more on a new connection.
+        let (mut service, mut found, pooled) = match self.pooled_connection() {
+            Some(mut pooled) => {
+                let found = self.find_user(&mut pooled, login).await;
+                (pooled, found, true)
+            }
+            None => {
+                let mut fresh = self.fresh_service().await?;
+                let found = self.find_user(&mut fresh, login).await;
+                (fresh, found, false)
+            }
+        };
+        if pooled
+            && matches!(
+                found,
+                Err(DirectoryError::Unavailable | DirectoryError::Protocol(_))
+            )
+        {
+            service = self.fresh_service().await?;
+            found = self.find_user(&mut service, login).await;
+        }
         let entry = match found {
             Ok(entry) => entry,
             Err(e) => {
@@ -360,21 +415,21 @@ impl Directory {
             .await;
         let _ = ldap.unbind().await;
         let result = result.map_err(|e| self.protocol("user bind", &e))?;
-        match result.rc {
-            0 => Ok(()),
-            49 => {
-                let ppolicy = result
-                    .ctrls
-                    .iter()
-                    .find(|c| c.1.ctype == reason::PPOLICY_OID)
-                    .and_then(|c| c.1.val.as_deref())
-                    .and_then(Refusal::from_ppolicy_control);
-                let refusal = ppolicy
-                    .or_else(|| Refusal::from_ad_diagnostic(&result.text))
-                    .unwrap_or(Refusal::InvalidCredentials);
-                Err(DirectoryError::Refused(refusal))
-            }
-            rc => {
+        // The password-policy control can refuse even a successful bind: after an
+        // administrator's reset the session may only change the password.
+        let ppolicy = result
+            .ctrls
+            .iter()
+            .find(|c| c.1.ctype == reason::PPOLICY_OID)
+            .and_then(|c| c.1.val.as_deref())
+            .and_then(Refusal::from_ppolicy_control);
+        match (result.rc, ppolicy) {
+            (0, None) => Ok(()),
+            (0 | 49, Some(refusal)) => Err(DirectoryError::Refused(refusal)),
+            (49, None) => Err(DirectoryError::Refused(
+                Refusal::from_ad_diagnostic(&result.text).unwrap_or(Refusal::InvalidCredentials),
+            )),
+            (rc, _) => {
                 tracing::warn!(host = %self.settings.host, rc, text = %result.text, "user bind refused");
                 Err(DirectoryError::Protocol(format!("user bind answered {rc}")))
             }
