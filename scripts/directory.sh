@@ -9,7 +9,8 @@
 #           (127.0.0.1:3389/3636); waits until both answer, then prints
 #           `export TESSERA_TEST_...=...` lines (also written to
 #           target/directory/env.sh). A server already running and healthy is left
-#           as it is; a stopped one comes back from a pristine seeded snapshot.
+#           as it is; a stopped one starts again on pristine seed data (Samba from a
+#           snapshot of its provisioned directory, OpenLDAP seeded anew).
 #           e.g.  eval "$(scripts/directory.sh start)"
 #   stop    stop both servers (only the ones this script started)
 #   status  say what runs (exit status 0 only if both run and answer)
@@ -23,7 +24,7 @@
 
 set -euo pipefail
 
-usage() { sed -n '2,23p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,24p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
 
 SCRIPT_PATH="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)/$(basename "${BASH_SOURCE[0]}")"
 # Work from the repository root whatever the current directory.
@@ -111,14 +112,34 @@ pid_alive() {
     [[ "${stat:0:1}" != Z ]]
 }
 
+# Prints the name of process $1 (from /proc/PID/stat, readable by anyone).
+proc_comm() {
+    local line
+    { read -r line <"/proc/$1/stat"; } 2>/dev/null || return 1
+    line="${line#*(}"
+    printf '%s\n' "${line%)*}"
+}
+
+# Prints "PID COMM SESSION" for every process (from /proc, without procps).
+procs_table() {
+    local f line comm sid
+    for f in /proc/[0-9]*/stat; do
+        { read -r line <"$f"; } 2>/dev/null || continue
+        comm="${line#*(}"
+        comm="${comm%)*}"
+        read -r _ _ _ sid _ <<<"${line##*) }"
+        printf '%s %s %s\n' "${line%% *}" "${comm// /_}" "$sid"
+    done
+}
+
 # Prints the pid from pid file $1 if that process runs the program named $2.
 pid_from_file() {
-    local pid exe
+    local pid
     [[ -f "$1" ]] || return 1
     pid="$(head -n 1 "$1" 2>/dev/null | tr -dc '0-9')"
     [[ -n "$pid" ]] && pid_alive "$pid" || return 1
-    exe="$(readlink "/proc/$pid/exe" 2>/dev/null || true)"
-    [[ "${exe##*/}" == "$2" ]] || return 1
+    # The process name, not /proc/PID/exe: that is unreadable to non-root users.
+    [[ "$(proc_comm "$pid")" == "$2" ]] || return 1
     printf '%s\n' "$pid"
 }
 
@@ -131,21 +152,20 @@ port_holders() {
     fi
 }
 
-# Runs a daemon with stdin from /dev/null, output appended to log $1, and none of
-# our other file descriptors: an inherited one would hold our lock for ever, or keep
-# a caller's pipe open (and the caller waiting for its end).
-run_detached() {
+# Runs a daemon (in a child process: `detached_exec LOG CMD... &`, or
+# `(detached_exec LOG CMD...)`) with stdin from /dev/null, output appended to LOG, and
+# none of our other file descriptors: an inherited one would hold our lock for ever,
+# or keep a caller's pipe open (and the caller waiting for its end).
+detached_exec() {
     local log="$1" fd
     shift
-    (
-        for fd in /proc/"$BASHPID"/fd/*; do
-            fd="${fd##*/}"
-            if [[ "$fd" =~ ^[0-9]+$ ]] && (( fd > 2 )); then
-                eval "exec $fd>&-"
-            fi
-        done
-        exec "$@" </dev/null >>"$log" 2>&1
-    )
+    for fd in /proc/"$BASHPID"/fd/*; do
+        fd="${fd##*/}"
+        if [[ "$fd" =~ ^[0-9]+$ ]] && (( fd > 2 )); then
+            eval "exec $fd>&-"
+        fi
+    done
+    exec "$@" </dev/null >>"$log" 2>&1
 }
 
 require_ports_free() {
@@ -232,6 +252,16 @@ try_bind() { # try_bind URL DN PASSWORD [extra ldapsearch args]
     printf 'rc=%s %s\n' "$rc" "$out"
 }
 
+# Searches as the service account (prints LDIF, no line wrapping).
+ad_search() { # ad_search BASE FILTER [ATTRS...]
+    ldapc ldapsearch -x -LLL -o ldif-wrap=no -H "$AD_URL" -D "$(ad_dn "$SVC_LOGIN")" \
+        -w "$SVC_PASSWORD" -b "$1" "${@:2}"
+}
+ol_search() {
+    ldapc ldapsearch -x -LLL -o ldif-wrap=no -H "$LDAP_URL" -D "$LDAP_SVC_DN" \
+        -w "$SVC_PASSWORD" -b "$1" "${@:2}"
+}
+
 # --- Packages -----------------------------------------------------------------------
 
 missing_packages() {
@@ -314,7 +344,25 @@ ensure_tls() {
 
 # --- Samba (Active Directory) -------------------------------------------------------
 
-samba_pid() { pid_from_file "$SAMBA_DIR/run/samba.pid" samba; }
+# The pid of our Samba's root process: from its pid file or, if that is gone (say
+# target/directory was deleted under a running server), the samba session leader
+# that holds files under our directory open. Never another Samba.
+samba_pid() {
+    local pid fd
+    pid_from_file "$SAMBA_DIR/run/samba.pid" samba && return 0
+    # Candidates by name only; each is checked before being reported.
+    # Candidates: processes named samba leading their session (as the root process
+    # of `samba -D` does); each is checked before being reported.
+    for pid in $(procs_table | awk '$2 == "samba" && $1 == $3 { print $1 }'); do
+        for fd in /proc/"$pid"/fd/*; do
+            if [[ "$(readlink "$fd" 2>/dev/null || true)" == "$SAMBA_DIR/"* ]]; then
+                printf '%s\n' "$pid"
+                return 0
+            fi
+        done
+    done
+    return 1
+}
 
 samba_write_conf() {
     mkdir -p "$SAMBA_DIR/etc" "$SAMBA_DIR/run" "$SAMBA_DIR/log"
@@ -502,7 +550,7 @@ samba_start_daemon() {
     require_ports_free "Samba" "${AD_PORTS[@]}"
     samba_write_conf
     rm -f "$SAMBA_DIR/run/samba.pid"
-    run_detached "$SAMBA_DIR/log/samba.stdout" samba -s "$SAMBA_DIR/etc/smb.conf" -D ||
+    (detached_exec "$SAMBA_DIR/log/samba.stdout" samba -s "$SAMBA_DIR/etc/smb.conf" -D) ||
         die "samba failed to start (log: $SAMBA_DIR/log/samba.log)"
     for i in $(seq 1 300); do
         if [[ "$(try_bind "$AD_URL" "$(ad_dn "$SVC_LOGIN")" "$SVC_PASSWORD")" == "rc=0 "* ]]; then
@@ -531,7 +579,7 @@ samba_stop() {
     # instance is in that session, and nothing else is.
     kill -TERM "$pid" 2>/dev/null || true
     for i in $(seq 1 100); do
-        left="$(ps -o pid= -s "$pid" 2>/dev/null | tr -s ' \n' ' ' || true)"
+        left="$(procs_table | awk -v sid="$pid" '$3 == sid { printf "%s ", $1 }')"
         [[ -n "${left// /}" ]] || break
         if (( i == 100 )); then
             log "Samba did not stop within 20 s; killing its processes: $left"
@@ -585,11 +633,13 @@ samba_ensure_running() {
         return 0
     fi
     samba_stop
+    require_ports_free "Samba" "${AD_PORTS[@]}"
     t="$(now)"
     if [[ -f "$snap" ]]; then
         log "restoring Samba from its pristine snapshot $(basename "$snap")"
         rm -rf "$SAMBA_DIR"
-        tar -C "$STATE" -xzf "$snap"
+        tar -C "$STATE" -xzf "$snap" ||
+            { rm -rf "$snap" "$SAMBA_DIR"; die "could not unpack $snap (removed it: run start again to re-provision)"; }
         samba_start_daemon
         log "Samba restored and started in $(since "$t")"
         return 0
@@ -603,6 +653,8 @@ samba_ensure_running() {
     log "checking the special accounts' bind results"
     samba_check_accounts strict >&2
     samba_check_transport strict >&2
+    [[ "$(ad_search "$AD_OU" "(member:1.2.840.113556.1.4.1941:=$(ad_dn alice))" 1.1 | grep -c '^dn:')" == 3 ]] ||
+        die "the in-chain search for alice's groups does not find her 3 groups"
     samba_stop
     samba_make_snapshot "$snap"
     log "snapshot $(basename "$snap") saved"
@@ -628,12 +680,21 @@ samba_check_transport() {
 
 # --- OpenLDAP -----------------------------------------------------------------------
 
+# The pid of our slapd: from its pid file or, if that is gone, the slapd whose command
+# line names our configuration directory. Never another slapd.
 ol_pid() {
     local pid
-    pid="$(pid_from_file "$OL_DIR/slapd.pid" slapd)" || return 1
-    # Ours only: its command line names our configuration directory.
-    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$OL_DIR/slapd.d" || return 1
-    printf '%s\n' "$pid"
+    for pid in "$(head -n 1 "$OL_DIR/slapd.pid" 2>/dev/null | tr -dc '0-9')" \
+        $(procs_table | awk '$2 == "slapd" { print $1 }'); do
+        [[ -n "$pid" ]] || continue
+        pid_alive "$pid" || continue
+        [[ "$(proc_comm "$pid")" == slapd ]] || continue
+        if tr '\0' '\n' <"/proc/$pid/cmdline" 2>/dev/null | grep -qxF -- "$OL_DIR/slapd.d"; then
+            printf '%s\n' "$pid"
+            return 0
+        fi
+    done
+    return 1
 }
 
 ol_config_ldif() {
@@ -813,7 +874,7 @@ ol_start_daemon() {
     rm -f "$OL_DIR/slapd.pid"
     # Its own session, so that it outlives this script and its terminal; -d keeps it
     # in the foreground, logging to stderr (slapd otherwise logs only to syslog).
-    run_detached "$OL_DIR/slapd.log" \
+    detached_exec "$OL_DIR/slapd.log" \
         setsid slapd -h "$LDAP_URL/ $LDAPS_URL/" -F "$OL_DIR/slapd.d" -d stats &
     for i in $(seq 1 150); do
         if ldapc ldapwhoami -x -H "$LDAPS_URL" >/dev/null 2>&1 &&
@@ -880,7 +941,9 @@ ol_check_accounts() {
             printf '  LDAP %-16s %-12s rc=%s %s\n' "$who" "${label:-no control}" "$rc" \
                 "$(one_line <<<"$out")"
             case "$who/$ctl/$rc" in
-                user-locked/*/49 | user-mustchange/*/* | alice//0 | alice/ppolicy/0) ;;
+                user-locked//49 | user-mustchange//0 | alice//0 | alice/ppolicy/0) ;;
+                user-locked/ppolicy/49) [[ "$out" == *"Account locked"* ]] || bad+=" $who(ppolicy)" ;;
+                user-mustchange/ppolicy/0) [[ "$out" == *"Password must be changed"* ]] || bad+=" $who(ppolicy)" ;;
                 *) bad+=" $who(${ctl:-plain})" ;;
             esac
         done
@@ -896,11 +959,14 @@ ol_ensure_running() {
         return 0
     fi
     ol_stop
+    require_ports_free "OpenLDAP" "${LDAP_PORTS[@]}"
     t="$(now)"
     log "creating and seeding a private OpenLDAP in $OL_DIR"
     ol_create
     printf '%s\n' "$key" >"$OL_DIR/seed-key"
     ol_check_accounts strict >/dev/null
+    [[ "$(ol_search "ou=people,$LDAP_BASE" "(uid=alice)" memberOf | grep -c '^memberOf:')" == 2 ]] ||
+        die "OpenLDAP's memberof overlay did not give alice her 2 groups"
     log "OpenLDAP created, seeded and started in $(since "$t")"
 }
 
@@ -1000,7 +1066,7 @@ cmd_status() {
 }
 
 cmd_verify() {
-    local alice_dn jsmith_filter_dn
+    local alice_dn jsmith_filter_dn out rc
     samba_healthy || die "Samba is not running: run scripts/directory.sh start"
     ol_healthy || die "OpenLDAP is not running: run scripts/directory.sh start"
     echo "Samba AD (binds over $AD_URL unless said otherwise):"
@@ -1011,33 +1077,35 @@ cmd_verify() {
     printf '  AD %-16s UPN: %s\n' alice "$(try_bind "$AD_URL" "alice@$AD_DNS_DOMAIN" "$USER_PASSWORD")"
     printf '  AD %-16s DOMAIN\\login: %s\n' alice "$(try_bind "$AD_URL" "$AD_DOMAIN\\alice" "$USER_PASSWORD")"
     printf '  AD %-16s DN: %s\n' jsmith "$(try_bind "$AD_URL" "$(ad_dn jsmith)" "$USER_PASSWORD")"
+    printf '  AD %-16s wrong password: %s\n' user-locked \
+        "$(try_bind "$AD_URL" "user-locked@$AD_DNS_DOMAIN" Wrong-1 | grep -o 'rc=[0-9]*\|data [0-9a-f]*' | paste -sd ' ' -)"
+    printf '  AD %-16s wrong password: %s\n' user-disabled \
+        "$(try_bind "$AD_URL" "user-disabled@$AD_DNS_DOMAIN" Wrong-1 | grep -o 'rc=[0-9]*\|data [0-9a-f]*' | paste -sd ' ' -)"
     printf '  AD %-16s UPN: %s\n' zoe "$(try_bind "$AD_URL" "zoe@$AD_DNS_DOMAIN" "$USER_PASSWORD")"
     alice_dn="$(ad_dn alice)"
     echo "  AD groups of alice, in chain (member:1.2.840.113556.1.4.1941:=$alice_dn):"
-    ldapc ldapsearch -x -LLL -o ldif-wrap=no -H "$AD_URL" -D "$(ad_dn "$SVC_LOGIN")" -w "$SVC_PASSWORD" \
-        -b "$AD_OU" "(member:1.2.840.113556.1.4.1941:=$alice_dn)" 1.1 | sed -n 's/^dn: /    /p'
+    ad_search "$AD_OU" "(member:1.2.840.113556.1.4.1941:=$alice_dn)" 1.1 | sed -n 's/^dn: /    /p'
     # In a filter, the DN's backslash must itself be escaped (\5c).
     jsmith_filter_dn="$(ad_dn jsmith)"
     jsmith_filter_dn="${jsmith_filter_dn//\\/\\5c}"
     echo "  AD groups of jsmith, in chain (filter value $jsmith_filter_dn):"
-    ldapc ldapsearch -x -LLL -o ldif-wrap=no -H "$AD_URL" -D "$(ad_dn "$SVC_LOGIN")" -w "$SVC_PASSWORD" \
-        -b "$AD_OU" "(member:1.2.840.113556.1.4.1941:=$jsmith_filter_dn)" 1.1 | sed -n 's/^dn: /    /p'
-    echo "  AD memberOf of alice and bob (direct groups only):"
-    ldapc ldapsearch -x -LLL -o ldif-wrap=no -H "$AD_URL" -D "$(ad_dn "$SVC_LOGIN")" -w "$SVC_PASSWORD" \
-        -b "$AD_OU" "(|(sAMAccountName=alice)(sAMAccountName=bob))" memberOf | sed -n 's/^/    /p' | grep -v '^    $'
+    ad_search "$AD_OU" "(member:1.2.840.113556.1.4.1941:=$jsmith_filter_dn)" 1.1 | sed -n 's/^dn: /    /p'
+    echo "  AD memberOf of alice, bob and jsmith (direct groups only):"
+    ad_search "$AD_OU" "(|(sAMAccountName=alice)(sAMAccountName=bob)(sAMAccountName=jsmith))" memberOf | sed -n '/./s/^/    /p'
     echo "OpenLDAP (binds over $LDAP_URL unless said otherwise):"
     printf '  LDAP svc plain: %s\n' "$(ldapc ldapwhoami -x -H "$LDAP_URL" -D "$LDAP_SVC_DN" -w "$SVC_PASSWORD" 2>&1)"
     printf '  LDAP svc StartTLS: %s\n' "$(ldapc ldapwhoami -x -ZZ -H "$LDAP_URL" -D "$LDAP_SVC_DN" -w "$SVC_PASSWORD" 2>&1)"
     printf '  LDAP svc LDAPS: %s\n' "$(ldapc ldapwhoami -x -H "$LDAPS_URL" -D "$LDAP_SVC_DN" -w "$SVC_PASSWORD" 2>&1)"
     ol_check_accounts
     echo "  LDAP memberOf of alice and jsmith (direct groups only):"
-    ldapc ldapsearch -x -LLL -o ldif-wrap=no -H "$LDAP_URL" -D "$LDAP_SVC_DN" -w "$SVC_PASSWORD" \
-        -b "ou=people,$LDAP_BASE" "(|(uid=alice)(uid=jsmith))" memberOf | sed -n 's/^/    /p' | grep -v '^    $'
-    echo "  LDAP in-chain rule for alice (expected: nothing, no error):"
-    ldapc ldapsearch -x -LLL -o ldif-wrap=no -H "$LDAP_URL" -D "$LDAP_SVC_DN" -w "$SVC_PASSWORD" \
-        -b "ou=groups,$LDAP_BASE" "(member:1.2.840.113556.1.4.1941:=$(ldap_dn alice))" 1.1 2>&1 |
-        sed 's/^/    /'
-    echo "    (ldapsearch exit status ${PIPESTATUS[0]})"
+    ol_search "ou=people,$LDAP_BASE" "(|(uid=alice)(uid=jsmith))" memberOf | sed -n '/./s/^/    /p'
+    rc=0
+    out="$(ol_search "ou=groups,$LDAP_BASE" "(member:1.2.840.113556.1.4.1941:=$(ldap_dn alice))" 1.1 2>&1)" || rc=$?
+    printf '  LDAP in-chain rule for alice: rc=%s, %s entries\n' "$rc" "$(grep -c '^dn:' <<<"$out" || true)"
+    rc=0
+    out="$(ldapc ldapsearch -x -LLL -H "$LDAP_URL" -D "$(ldap_dn user-mustchange)" -w "$USER_PASSWORD" \
+        -b "$(ldap_dn user-mustchange)" -s base cn 2>&1)" || rc=$?
+    printf '  LDAP user-mustchange search after bind: rc=%s %s\n' "$rc" "$(one_line <<<"$out")"
 }
 
 main() {
