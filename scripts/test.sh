@@ -44,7 +44,15 @@ command -v cargo >/dev/null || { echo "error: cargo not found; install Rust (htt
 # --- PostgreSQL server ----------------------------------------------------------
 # Set up before the (long) SQLite pass so that environment problems show at once.
 
-trap pg_stop_private EXIT
+# Everything this script starts is stopped on exit, success or failure.
+directories_started=""
+cleanup() {
+    pg_stop_private
+    if [[ -n "$directories_started" ]]; then
+        bash scripts/directory.sh stop >/dev/null 2>&1 || echo "warning: scripts/directory.sh stop failed" >&2
+    fi
+}
+trap cleanup EXIT
 # Turn signals into an exit so that the EXIT trap removes the cluster.
 trap 'exit 130' INT
 trap 'exit 143' TERM
@@ -69,6 +77,20 @@ else
     pg_start_private
     pg_url="$PG_URL"
 fi
+
+# --- Directory servers ------------------------------------------------------------
+# Samba as an Active Directory DC and OpenLDAP, on loopback, seeded for the directory
+# tests (scripts/directory.sh installs their packages when missing). Servers already
+# running are reused and left running; those started here are stopped on exit.
+
+banner "directory servers"
+if ! bash scripts/directory.sh status >/dev/null 2>&1; then
+    directories_started=yes
+fi
+directory_env="$(bash scripts/directory.sh start)" || { echo "error: the directory servers did not start" >&2; exit 1; }
+eval "$directory_env"
+# The directory tests fail rather than skip when the servers are missing.
+export TESSERA_TEST_REQUIRE_DIRECTORIES=1
 
 # --- The two passes -------------------------------------------------------------
 

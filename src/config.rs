@@ -185,12 +185,14 @@ fn is_loopback(url: &url::Url) -> bool {
 }
 
 fn env_provider() -> Env {
-    Env::prefixed("TESSERA_").split("__").ignore(&[
-        "CONFIG",
-        "TEST_DATABASE_URL",
-        "TEST_POSTGRES_URL",
-        "LOG",
-    ])
+    // TESSERA_CONFIG and TESSERA_LOG are read elsewhere; TESSERA_TEST_* belong to the
+    // test suite.
+    Env::prefixed("TESSERA_")
+        .filter(|key| {
+            let key = key.as_str().to_ascii_lowercase();
+            !key.starts_with("test_") && key != "config" && key != "log"
+        })
+        .split("__")
 }
 
 /// Warns about `TESSERA_*` variables that match no setting: a typo should not be
@@ -208,14 +210,14 @@ fn warn_unknown_env() {
         "SESSION__",
         "DIRECTORIES",
         "CONFIG",
-        "TEST_DATABASE_URL",
-        "TEST_POSTGRES_URL",
+        "TEST_",
         "LOG",
     ];
     for (name, _) in std::env::vars() {
         if let Some(rest) = name.strip_prefix("TESSERA_") {
+            // Entries ending in `_` are prefixes (a section, or the test suite's own).
             let known = KNOWN.iter().any(|k| {
-                if k.ends_with("__") {
+                if k.ends_with('_') {
                     rest.starts_with(k)
                 } else {
                     rest == *k

@@ -353,6 +353,36 @@ async fn a_dead_server_fails_over_to_the_next_and_none_answering_is_reported() {
 }
 
 #[tokio::test]
+async fn a_server_that_accepts_but_never_answers_is_left_within_the_timeout() {
+    let Some(env) = env() else { return };
+    // Accepts connections and then says nothing, as a hung server would.
+    let silent = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("ldaps://127.0.0.1:{}", silent.local_addr().unwrap().port());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = silent.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut settings = ad(&env, vec![url, env.ad_url.clone()]);
+    settings.connect_timeout = 1;
+    settings.operation_timeout = 1;
+    let directory = Directory::new(settings).unwrap();
+    let started = std::time::Instant::now();
+    let user = directory
+        .authenticate("alice", &env.password)
+        .await
+        .unwrap();
+    assert_eq!(user.person.employee_id, "E1001");
+    // Two connections (service, then the user's bind) each wait out the silent server.
+    assert!(
+        started.elapsed() < std::time::Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test]
 async fn a_server_that_requires_tls_refuses_a_plain_bind() {
     let Some(env) = env() else { return };
     let mut settings = ad(&env, vec![env.ad_starttls_url.clone()]);
@@ -448,9 +478,30 @@ async fn customers_and_employees_keep_to_their_own_method() {
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     let t = tokens(&app, AD_HOST, "bob@corp.example.com", &env.password).await;
     assert_eq!(access_claims(&app, &t)["uid"], "E1000");
-    // A customer record whose email the directory also knows cannot be taken over.
-    let host = app.state.store.find_host("corp").await.unwrap();
-    assert!(host.is_some());
+    // A customer whose email the directory also knows is not taken over by a directory
+    // sign-in: customers do not sign in through the directory.
+    app.import(
+        "users:\n  - {email: john.smith@corp.example.com, user_type: C, password: Customer-Pass-1!, hosts: [{host: corp, customer: {customer_id: C-2}}]}\n",
+    )
+    .await
+    .unwrap();
+    let (status, alert) = refused(&app, AD_HOST, "jsmith", &env.password).await;
+    assert_eq!(
+        (status, alert.as_str()),
+        (
+            StatusCode::UNAUTHORIZED,
+            Refusal::InvalidCredentials.message()
+        )
+    );
+    let customer = app
+        .state
+        .store
+        .find_user_by_login("john.smith@corp.example.com")
+        .await
+        .unwrap()
+        .unwrap()
+        .user;
+    assert_eq!(customer.user_type.as_deref(), Some("C"), "still a customer");
 }
 
 #[tokio::test]
