@@ -20,7 +20,7 @@ pub async fn get_metadata(State(state): State<AppState>) -> Response {
                 HeaderValue::from_static("public, max-age=3600"),
             ),
         ],
-        axum::body::Bytes::copy_from_slice(&state.discovery),
+        state.discovery.clone(),
     )
         .into_response()
 }
@@ -49,7 +49,7 @@ pub async fn get_jwks(State(state): State<AppState>, headers: HeaderMap) -> Resp
             (header::CACHE_CONTROL, cache),
             (header::ETAG, etag_value),
         ],
-        axum::body::Bytes::copy_from_slice(&jwks),
+        jwks,
     )
         .into_response()
 }

@@ -20,7 +20,7 @@ pub struct AppState {
     pub authenticator: Authenticator,
     pub clock: Clock,
     /// The discovery document, serialised once at start.
-    pub discovery: Arc<[u8]>,
+    pub discovery: bytes::Bytes,
 }
 
 impl AppState {
@@ -41,7 +41,7 @@ impl AppState {
             id_ttl: config.tokens.id_token_ttl,
         };
         let metadata = crate::oidc::discovery::metadata(&issuer_url, keys.algorithm());
-        let discovery: Arc<[u8]> = Arc::from(serde_json::to_vec(&metadata).unwrap_or_default());
+        let discovery = bytes::Bytes::from(serde_json::to_vec(&metadata).unwrap_or_default());
         Self {
             config,
             store,

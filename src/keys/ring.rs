@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
+use bytes::Bytes;
 use josekit::jws::{JwsHeader, JwsSigner, JwsVerifier};
 use serde_json::{Map, Value};
 
@@ -16,7 +17,7 @@ struct KeySet {
     alg: Algorithm,
     signer: Box<dyn JwsSigner>,
     verifiers: HashMap<String, Box<dyn JwsVerifier>>,
-    jwks: Arc<[u8]>,
+    jwks: Bytes,
     jwks_etag: String,
 }
 
@@ -76,9 +77,9 @@ impl KeyRing {
 
     /// The JWKS document and its entity tag.
     #[must_use]
-    pub fn jwks(&self) -> (Arc<[u8]>, String) {
+    pub fn jwks(&self) -> (Bytes, String) {
         let set = self.current();
-        (Arc::clone(&set.jwks), set.jwks_etag.clone())
+        (set.jwks.clone(), set.jwks_etag.clone())
     }
 
     /// Signs `claims` as a compact JWS with the active key; `typ` goes into the header
@@ -146,7 +147,7 @@ fn build(records: &[KeyRecord]) -> Result<KeySet, KeyError> {
         alg,
         signer,
         verifiers,
-        jwks: Arc::from(jwks),
+        jwks: Bytes::from(jwks),
         jwks_etag: etag,
     })
 }
