@@ -10,20 +10,21 @@
 //! answers within the connect timeout; a failed service connection is dropped and a new
 //! one made on the next use.
 
+mod connection;
+mod groups;
 mod reason;
 mod settings;
 
-use std::collections::{BTreeSet, HashSet, VecDeque};
+use std::collections::BTreeSet;
 use std::sync::Mutex;
 use std::time::Duration;
 
 use ldap3::controls::RawControl;
-use ldap3::{ldap_escape, Ldap, LdapConnAsync, LdapConnSettings, LdapError, Scope, SearchEntry};
+use ldap3::{ldap_escape, Ldap, Scope, SearchEntry};
 
 pub use reason::Refusal;
 pub use settings::{AttributeNames, DirectoryKind, DirectorySettings, GroupMapping};
 
-use crate::domain::dn::Dn;
 use crate::domain::Secret;
 
 /// AD's `LDAP_MATCHING_RULE_IN_CHAIN`: matches every group that contains the user,
@@ -177,115 +178,6 @@ impl Directory {
 
     fn timeout(&self) -> Duration {
         Duration::from_secs(self.settings.operation_timeout)
-    }
-
-    /// A connection to the first server that answers.
-    async fn connect(&self) -> Result<Ldap, DirectoryError> {
-        for url in &self.settings.urls {
-            let mut conn_settings = LdapConnSettings::new()
-                .set_conn_timeout(Duration::from_secs(self.settings.connect_timeout))
-                .set_starttls(self.settings.starttls && url.starts_with("ldap://"));
-            if let Some(tls) = &self.tls {
-                conn_settings = conn_settings.set_connector(tls.clone());
-            }
-            let attempt = tokio::time::timeout(
-                Duration::from_secs(
-                    self.settings.connect_timeout + self.settings.operation_timeout,
-                ),
-                LdapConnAsync::with_settings(conn_settings, url),
-            )
-            .await;
-            match attempt {
-                Ok(Ok((conn, ldap))) => {
-                    ldap3::drive!(conn);
-                    return Ok(ldap);
-                }
-                Ok(Err(e)) => {
-                    tracing::warn!(host = %self.settings.host, %url, error = %e, "directory server failed")
-                }
-                Err(_) => {
-                    tracing::warn!(host = %self.settings.host, %url, "directory server did not answer in time")
-                }
-            }
-        }
-        Err(DirectoryError::Unavailable)
-    }
-
-    /// A pooled service connection, if one is open.
-    fn pooled_connection(&self) -> Option<Ldap> {
-        let mut pool = self.pool.lock().ok()?;
-        while let Some(mut ldap) = pool.pop() {
-            if !ldap.is_closed() {
-                return Some(ldap);
-            }
-        }
-        None
-    }
-
-    /// A new connection bound as the service account.
-    async fn fresh_service(&self) -> Result<Ldap, DirectoryError> {
-        let mut ldap = self.connect().await?;
-        let result = ldap
-            .with_timeout(self.timeout())
-            .simple_bind(&self.settings.bind_dn, self.password.expose())
-            .await
-            .map_err(|e| self.protocol("service bind", &e))?;
-        if result.rc != 0 {
-            tracing::error!(host = %self.settings.host, rc = result.rc, text = %result.text, "the service account cannot bind");
-            return Err(DirectoryError::Protocol(format!(
-                "service bind refused ({})",
-                result.rc
-            )));
-        }
-        Ok(ldap)
-    }
-
-    /// How many service connections wait in the pool.
-    #[must_use]
-    pub fn pooled(&self) -> usize {
-        self.pool.lock().map_or(0, |p| p.len())
-    }
-
-    /// The identity the pooled service connection is bound as (LDAP "Who am I?", RFC
-    /// 4532), for checks that no user bind ever lands on it.
-    ///
-    /// # Errors
-    /// When the server does not answer or lacks the operation (AD does).
-    pub async fn service_identity(&self) -> Result<String, DirectoryError> {
-        let mut ldap = match self.pooled_connection() {
-            Some(l) => l,
-            None => self.fresh_service().await?,
-        };
-        let (exop, _) = ldap
-            .with_timeout(self.timeout())
-            .extended(ldap3::exop::WhoAmI)
-            .await
-            .and_then(ldap3::result::ExopResult::success)
-            .map_err(|e| self.protocol("who am I", &e))?;
-        let identity = exop
-            .val
-            .map(|v| String::from_utf8_lossy(&v[..]).into_owned())
-            .unwrap_or_default();
-        self.give_back(ldap);
-        Ok(identity)
-    }
-
-    fn give_back(&self, ldap: Ldap) {
-        if let Ok(mut pool) = self.pool.lock() {
-            if pool.len() < self.settings.pool_size {
-                pool.push(ldap);
-            }
-        }
-    }
-
-    fn protocol(&self, what: &str, e: &LdapError) -> DirectoryError {
-        tracing::warn!(host = %self.settings.host, error = %e, "directory {what} failed");
-        match e {
-            LdapError::Timeout { .. } | LdapError::Io { .. } | LdapError::EndOfStream => {
-                DirectoryError::Unavailable
-            }
-            _ => DirectoryError::Protocol(format!("{what}: {e}")),
-        }
     }
 
     /// Signs `login` in with `password`. An empty password is refused before any bind:
@@ -500,82 +392,6 @@ impl Directory {
             .find(|e| !e.is_ref())
             .map(SearchEntry::construct);
         Ok(entry.and_then(|e| self.person(&e).ok()))
-    }
-
-    /// Every group that contains `user_dn`, directly or through other groups.
-    async fn groups_of(
-        &self,
-        service: &mut Ldap,
-        user_dn: &str,
-    ) -> Result<Vec<String>, DirectoryError> {
-        if self.settings.kind == DirectoryKind::ActiveDirectory {
-            let filter = format!("(member:{IN_CHAIN}:={})", ldap_escape(user_dn));
-            return self.search_group_dns(service, &filter).await;
-        }
-        // Servers without the in-chain rule: expand breadth-first from the direct groups.
-        let mut seen: HashSet<Dn> = HashSet::new();
-        let mut found = Vec::new();
-        let mut queue = VecDeque::from([user_dn.to_owned()]);
-        while let Some(member) = queue.pop_front() {
-            let filter = format!("(member={})", ldap_escape(&member));
-            for group in self.search_group_dns(service, &filter).await? {
-                let parsed =
-                    Dn::parse(&group).map_err(|e| DirectoryError::Protocol(e.to_string()))?;
-                if seen.insert(parsed) {
-                    queue.push_back(group.clone());
-                    found.push(group);
-                }
-            }
-            if found.len() > 1000 {
-                tracing::warn!(host = %self.settings.host, "group expansion stopped at 1000 groups");
-                break;
-            }
-        }
-        Ok(found)
-    }
-
-    async fn search_group_dns(
-        &self,
-        service: &mut Ldap,
-        filter: &str,
-    ) -> Result<Vec<String>, DirectoryError> {
-        let result = service
-            .with_timeout(self.timeout())
-            .search(
-                self.settings.group_base(),
-                Scope::Subtree,
-                filter,
-                vec!["1.1"],
-            )
-            .await
-            .map_err(|e| self.protocol("group search", &e))?;
-        Ok(result
-            .0
-            .into_iter()
-            .filter(|e| !e.is_ref())
-            .map(|e| SearchEntry::construct(e).dn)
-            .collect())
-    }
-
-    /// The Tessera roles and groups the directory groups map to.
-    fn map_groups(&self, group_dns: &[String]) -> (BTreeSet<String>, BTreeSet<String>) {
-        let parsed: Vec<Dn> = group_dns.iter().filter_map(|g| Dn::parse(g).ok()).collect();
-        let mut roles = BTreeSet::new();
-        let mut groups = BTreeSet::new();
-        for mapping in &self.settings.group_map {
-            let matches = match Dn::parse(&mapping.group) {
-                Ok(dn) if mapping.group.contains('=') => parsed.contains(&dn),
-                _ => {
-                    let name = mapping.group.to_lowercase();
-                    parsed.iter().any(|g| g.leaf_value() == Some(name.as_str()))
-                }
-            };
-            if matches {
-                roles.extend(mapping.roles.iter().cloned());
-                groups.extend(mapping.groups.iter().cloned());
-            }
-        }
-        (roles, groups)
     }
 }
 
