@@ -18,6 +18,8 @@ use crate::store::{SqlStore, Store};
 /// it) and purges expired rows.
 const KEY_RELOAD: Duration = Duration::from_secs(60);
 const PURGE: Duration = Duration::from_secs(600);
+/// How often a node reads the access tokens revoked elsewhere.
+const REVOCATIONS: Duration = Duration::from_secs(1);
 
 pub struct App {
     listener: TcpListener,
@@ -54,6 +56,11 @@ impl App {
                 .await
                 .context("cannot set up the directories")?;
         let state = AppState::new(Arc::new(config), store.clone(), keys, authenticator, clock);
+        state
+            .revocations
+            .sync(&*state.store, state.now())
+            .await
+            .context("cannot read the revoked tokens")?;
         Ok(Self {
             listener,
             state,
@@ -162,8 +169,14 @@ pub fn redact_url(url: &str) -> String {
 async fn maintain(state: AppState) {
     let mut keys_tick = tokio::time::interval(KEY_RELOAD);
     let mut purge_tick = tokio::time::interval(PURGE);
+    let mut revocations_tick = tokio::time::interval(REVOCATIONS);
     loop {
         tokio::select! {
+            _ = revocations_tick.tick() => {
+                if let Err(e) = state.revocations.sync(&*state.store, state.now()).await {
+                    tracing::warn!(error = %e, "reading revoked tokens failed");
+                }
+            }
             _ = keys_tick.tick() => {
                 let now = state.now();
                 let result = async {

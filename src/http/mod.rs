@@ -2,6 +2,7 @@
 //! responses. Handlers orchestrate; rules live in `oauth`/`oidc`, SQL in `store`.
 
 mod authorize;
+mod clients;
 mod consent;
 mod discovery;
 mod error;

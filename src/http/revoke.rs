@@ -31,7 +31,10 @@ pub async fn post_revoke(
         let jti = claims.get("jti").and_then(Value::as_str);
         let exp = claims.get("exp").and_then(Value::as_i64);
         if let (true, Some(jti), Some(exp)) = (ours, jti, exp) {
-            state.store.revoke_access_token(jti, exp).await?;
+            state
+                .revocations
+                .revoke_token(&*state.store, jti, exp, now)
+                .await?;
         }
     } else if let Some(status) = state
         .store
@@ -39,7 +42,10 @@ pub async fn post_revoke(
         .await?
     {
         if status.record.client_id == client.client_id {
-            state.store.revoke_family(&status.record.family_id).await?;
+            state
+                .revocations
+                .revoke_family(&*state.store, &status.record.family_id, now)
+                .await?;
         }
     }
     Ok(StatusCode::OK)

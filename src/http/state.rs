@@ -19,6 +19,10 @@ pub struct AppState {
     /// Local passwords and the hosts' directories.
     pub authenticator: Authenticator,
     pub clock: Clock,
+    /// The revoked access tokens, kept in memory.
+    pub revocations: crate::oauth::revocation::RevocationList,
+    /// Registered clients, cached briefly for the machine endpoints.
+    pub clients: super::clients::ClientCache,
     /// The discovery document, serialised once at start.
     pub discovery: bytes::Bytes,
 }
@@ -48,6 +52,8 @@ impl AppState {
             keys,
             issuer,
             authenticator,
+            clients: super::clients::ClientCache::default(),
+            revocations: crate::oauth::revocation::RevocationList::default(),
             clock,
             discovery,
         }

@@ -23,6 +23,7 @@ pub async fn post_token(
     let request = TokenRequest::from_form(&form)?;
     let ctx = GrantContext {
         store: &*state.store,
+        revocations: &state.revocations,
         issuer: &state.issuer,
         config: &state.config,
         now: state.now(),
@@ -77,8 +78,11 @@ pub(super) async fn authenticate_client(
     let basic = authorization.is_some();
     let credentials = client_auth::extract(authorization, form)
         .map_err(|error| ApiError::OAuth { error, basic })?;
-    let client = state.store.find_client(credentials.client_id()).await?;
-    let client = client_auth::authenticate(client.as_ref(), &credentials)
+    let client = state
+        .clients
+        .get(&*state.store, credentials.client_id())
+        .await?;
+    let client = client_auth::authenticate(client.as_deref(), &credentials)
         .map_err(|error| ApiError::OAuth {
             error,
             basic: credentials.used_basic(),

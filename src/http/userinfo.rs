@@ -70,7 +70,7 @@ pub async fn userinfo(
         .get("jti")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    if state.store.access_token_revoked(jti).await? {
+    if state.revocations.contains(jti) {
         return Err(invalid_token("the access token was revoked"));
     }
     let scopes = Scopes::parse(
@@ -98,8 +98,8 @@ pub async fn userinfo(
         .and_then(Value::as_str)
         .unwrap_or_default();
     let wants_profile = state
-        .store
-        .find_client(client_id)
+        .clients
+        .get(&*state.store, client_id)
         .await?
         .is_some_and(|c| c.profile_in_id_token);
     let profile: Option<SecurityProfile> = match claims.get("host").and_then(Value::as_str) {

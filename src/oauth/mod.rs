@@ -7,6 +7,7 @@ pub mod client_auth;
 pub mod error;
 pub mod grant;
 pub mod pkce;
+pub mod revocation;
 pub mod tokens;
 
 pub use error::{ErrorCode, GrantError, OAuthError};

@@ -44,7 +44,7 @@ pub trait DirectoryStore: Send + Sync {
 #[async_trait]
 impl DirectoryStore for SqlStore {
     async fn provision_employee(&self, request: &Provision<'_>, now: i64) -> StoreResult<String> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let host = request.host_id;
         let manager_id = match request.manager {
             Some(m) => {

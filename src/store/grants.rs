@@ -118,11 +118,16 @@ pub trait GrantStore: Send + Sync {
         now: i64,
     ) -> StoreResult<Option<RefreshStatus>>;
     /// Revokes a family: its refresh tokens and the access tokens it issued.
-    async fn revoke_family(&self, family_id: &str) -> StoreResult<()>;
+    async fn revoke_family(&self, family_id: &str, now: i64) -> StoreResult<()>;
     /// Revokes one access token by its `jti` until it would have expired anyway.
-    async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> StoreResult<()>;
-    /// Whether an access token was revoked, itself or through its family.
-    async fn access_token_revoked(&self, jti: &str) -> StoreResult<bool>;
+    async fn revoke_access_token(&self, jti: &str, expires_at: i64, now: i64) -> StoreResult<()>;
+    /// The access tokens revoked at or after `since` that have not expired by `now`:
+    /// (jti, expires_at, revoked_at).
+    async fn revoked_access_tokens(
+        &self,
+        since: i64,
+        now: i64,
+    ) -> StoreResult<Vec<(String, i64, i64)>>;
     /// Deletes rows that can no longer matter.
     async fn purge_expired(&self, now: i64) -> StoreResult<u64>;
 }
@@ -187,7 +192,7 @@ impl GrantStore for SqlStore {
     }
 
     async fn record_issuance(&self, issuance: &Issuance<'_>, now: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         if let Some(family) = &issuance.new_family {
             sqlx::query(
                 "INSERT INTO token_family_t (family_id, client_id, user_id, created_at, expires_at) \
@@ -292,35 +297,50 @@ impl GrantStore for SqlStore {
             }))
     }
 
-    async fn revoke_family(&self, family_id: &str) -> StoreResult<()> {
+    async fn revoke_family(&self, family_id: &str, now: i64) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query("UPDATE token_family_t SET revoked = 1 WHERE family_id = $1")
             .bind(family_id)
-            .execute(&self.pool)
+            .execute(&mut *tx)
             .await?;
+        // The family's access tokens join the revocation list that nodes keep in memory.
+        sqlx::query(
+            "UPDATE access_token_t SET revoked = 1, revoked_at = $1 WHERE family_id = $2 AND revoked = 0",
+        )
+        .bind(now)
+        .bind(family_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
-    async fn revoke_access_token(&self, jti: &str, expires_at: i64) -> StoreResult<()> {
+    async fn revoke_access_token(&self, jti: &str, expires_at: i64, now: i64) -> StoreResult<()> {
         sqlx::query(
-            "INSERT INTO access_token_t (jti, revoked, expires_at) VALUES ($1, 1, $2) \
-             ON CONFLICT (jti) DO UPDATE SET revoked = 1",
+            "INSERT INTO access_token_t (jti, revoked, expires_at, revoked_at) VALUES ($1, 1, $2, $3) \
+             ON CONFLICT (jti) DO UPDATE SET revoked = 1, revoked_at = excluded.revoked_at",
         )
         .bind(jti)
         .bind(expires_at)
+        .bind(now)
         .execute(&self.pool)
         .await?;
         Ok(())
     }
 
-    async fn access_token_revoked(&self, jti: &str) -> StoreResult<bool> {
-        let row: Option<(i64, Option<i64>)> = sqlx::query_as(
-            "SELECT a.revoked, f.revoked FROM access_token_t a \
-             LEFT JOIN token_family_t f ON f.family_id = a.family_id WHERE a.jti = $1",
+    async fn revoked_access_tokens(
+        &self,
+        since: i64,
+        now: i64,
+    ) -> StoreResult<Vec<(String, i64, i64)>> {
+        Ok(sqlx::query_as(
+            "SELECT jti, expires_at, revoked_at FROM access_token_t \
+             WHERE revoked = 1 AND revoked_at >= $1 AND expires_at > $2",
         )
-        .bind(jti)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(matches!(row, Some((a, f)) if a != 0 || f.unwrap_or(0) != 0))
+        .bind(since)
+        .bind(now)
+        .fetch_all(&self.pool)
+        .await?)
     }
 
     async fn purge_expired(&self, now: i64) -> StoreResult<u64> {

@@ -61,7 +61,7 @@ impl SqlStore {
         password_hashes: &HashMap<String, String>,
         now: i64,
     ) -> StoreResult<ImportReport> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let mut changed = 0;
         let mut recompute = BTreeSet::new();
         for (i, host) in doc.hosts.iter().enumerate() {

@@ -70,7 +70,7 @@ impl KeyStore for SqlStore {
     }
 
     async fn update_key_states(&self, keys: &[KeyRecord]) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         for key in keys {
             sqlx::query(
                 "UPDATE signing_key_t SET state = $1, activated_at = $2, retired_at = $3, \

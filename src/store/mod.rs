@@ -124,10 +124,12 @@ impl SqlStore {
                     if backend == Backend::Sqlite {
                         // WAL lets readers proceed while one writer writes; the busy
                         // timeout makes a second writer wait instead of failing.
+                        // The busy timeout first: switching to WAL takes a lock, and a new
+                        // connection must wait for it rather than fail while another writes.
+                        conn.execute("PRAGMA busy_timeout = 5000").await?;
                         conn.execute("PRAGMA journal_mode = WAL").await?;
                         conn.execute("PRAGMA synchronous = NORMAL").await?;
                         conn.execute("PRAGMA foreign_keys = ON").await?;
-                        conn.execute("PRAGMA busy_timeout = 5000").await?;
                     }
                     Ok(())
                 })
@@ -150,6 +152,17 @@ impl SqlStore {
             .run(&self.pool)
             .await
             .map_err(|e| StoreError::Database(e.into()))
+    }
+
+    /// Begins a transaction that will write. On SQLite it takes the write lock at once
+    /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails with
+    /// `SQLITE_BUSY` when another connection wrote in between, without waiting for the
+    /// busy timeout.
+    pub(crate) async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
+        Ok(match self.backend {
+            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
+            Backend::Postgres => self.pool.begin().await?,
+        })
     }
 
     #[must_use]

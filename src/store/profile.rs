@@ -113,7 +113,7 @@ impl ProfileStore for SqlStore {
         start: &str,
         end: Option<&str>,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let position_id = position_id(&mut tx, host_id, position_name).await?;
         upsert_own_position(&mut tx, host_id, employee_id, &position_id, start, end).await?;
         recompute_positions(&mut tx, host_id).await?;
@@ -153,7 +153,7 @@ impl ProfileStore for SqlStore {
                 "employee {employee_id} cannot be their own manager"
             )));
         }
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let done = sqlx::query(
             "UPDATE employee_t SET manager_id = $1 WHERE host_id = $2 AND employee_id = $3",
         )
@@ -187,7 +187,7 @@ impl SqlStore {
         position_name: &str,
         end: Option<&str>,
     ) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         let position_id = position_id(&mut tx, host_id, position_name).await?;
         let query = match end {
             Some(end) => sqlx::query(

@@ -78,7 +78,7 @@ pub trait UserStore: Send + Sync {
 #[async_trait]
 impl UserStore for SqlStore {
     async fn create_user(&self, user: &NewUser, host_id: &str, now: i64) -> StoreResult<()> {
-        let mut tx = self.pool.begin().await?;
+        let mut tx = self.begin_write().await?;
         check_user_type(&mut tx, host_id, user.user_type.as_deref()).await?;
         sqlx::query(
             "INSERT INTO user_t (user_id, email, username, password, first_name, last_name, \

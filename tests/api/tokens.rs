@@ -421,3 +421,52 @@ async fn revoking_tokens_makes_them_inactive() {
         .await;
     assert_oauth_error(response, StatusCode::UNAUTHORIZED, "invalid_client").await;
 }
+
+#[tokio::test]
+async fn a_revocation_reaches_the_other_nodes_within_seconds() {
+    let app = spawn_app().await;
+    // A second node on the same database and issuer.
+    let mut config = (*app.state.config).clone();
+    config.listen = std::net::SocketAddr::from(([127, 0, 0, 1], 0));
+    let other = tessera::app::App::build(config).await.unwrap();
+    let other_url = format!("http://127.0.0.1:{}", other.port());
+    tokio::spawn(other.run_until(std::future::pending()));
+
+    let body: Value = app
+        .post_token(&[("grant_type", "client_credentials")])
+        .await
+        .json()
+        .await
+        .unwrap();
+    let token = body["access_token"].as_str().unwrap();
+    let introspect_on_other = || async {
+        let response = reqwest::Client::new()
+            .post(format!("{other_url}/introspect"))
+            .header("authorization", app.basic())
+            .form(&[("token", token)])
+            .send()
+            .await
+            .unwrap();
+        response.json::<Value>().await.unwrap()["active"].clone()
+    };
+    assert_eq!(
+        introspect_on_other().await,
+        true,
+        "the other node verifies our tokens"
+    );
+    app.post_form_as("/revoke", &[("token", token)], Some(&app.basic()))
+        .await;
+    assert_eq!(
+        app.introspect(token).await["active"],
+        false,
+        "at once on the node that revoked it"
+    );
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    while introspect_on_other().await == true {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the other node never learnt of the revocation"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+    }
+}

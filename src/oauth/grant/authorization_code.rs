@@ -23,7 +23,9 @@ pub(super) async fn exchange(
         CodeUse::Redeemed(record) => record,
         CodeUse::Reused { family_id } => {
             tracing::warn!(client_id = %client.client_id, "authorization code reused; revoking its grant");
-            ctx.store.revoke_family(&family_id).await?;
+            ctx.revocations
+                .revoke_family(ctx.store, &family_id, ctx.now)
+                .await?;
             return Err(
                 OAuthError::invalid_grant("the authorization code was already used").into(),
             );

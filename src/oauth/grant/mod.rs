@@ -9,6 +9,7 @@ use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
 
+use super::revocation::RevocationList;
 use super::tokens::{AccessGrant, TokenIssuer};
 use super::{ErrorCode, GrantError, OAuthError};
 use crate::config::Config;
@@ -89,6 +90,7 @@ pub struct TokenResponse {
 /// What every grant needs.
 pub struct GrantContext<'a> {
     pub store: &'a dyn Store,
+    pub revocations: &'a RevocationList,
     pub issuer: &'a TokenIssuer,
     pub config: &'a Config,
     pub now: i64,

@@ -24,7 +24,9 @@ pub(super) async fn refresh(
         RefreshUse::Rotated(record) | RefreshUse::Retry(record) => record,
         RefreshUse::Replayed { family_id } => {
             tracing::warn!(client_id = %client.client_id, "rotated refresh token replayed; revoking its family");
-            ctx.store.revoke_family(&family_id).await?;
+            ctx.revocations
+                .revoke_family(ctx.store, &family_id, ctx.now)
+                .await?;
             return Err(OAuthError::invalid_grant("the refresh token was already used").into());
         }
         RefreshUse::Invalid => {
