@@ -75,21 +75,15 @@ pub fn router(state: AppState) -> Router {
     // Endpoints a browser application (an SPA using PKCE) calls directly get CORS
     // without credentials: they authenticate by token or client credentials, never by
     // cookie, so any origin may call them.
+    // Endpoints a browser application (an SPA using PKCE) calls directly get CORS
+    // without credentials: they authenticate by token or client credentials, never by
+    // cookie, so any origin may call them.
     let cors = CorsLayer::new()
         .allow_origin(Any)
         .allow_methods([Method::GET, Method::POST])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(std::time::Duration::from_secs(3600));
     let browser_api = Router::new()
-        .route(
-            "/.well-known/openid-configuration",
-            get(discovery::get_metadata),
-        )
-        .route(
-            "/.well-known/oauth-authorization-server",
-            get(discovery::get_metadata),
-        )
-        .route("/jwks", get(discovery::get_jwks))
         .route("/token", post(token::post_token))
         .route(
             "/userinfo",
@@ -104,10 +98,25 @@ pub fn router(state: AppState) -> Router {
         .route("/readyz", get(health::get_readyz))
         .route("/static/tessera.css", get(pages::get_stylesheet));
 
+    // Discovery and the JWKS are the hottest and simplest routes: precomputed bytes, no
+    // layers. They are plain GETs, so `Access-Control-Allow-Origin: *` in the response
+    // is all CORS needs (no preflight).
+    let documents = Router::new()
+        .route(
+            "/.well-known/openid-configuration",
+            get(discovery::get_metadata),
+        )
+        .route(
+            "/.well-known/oauth-authorization-server",
+            get(discovery::get_metadata),
+        )
+        .route("/jwks", get(discovery::get_jwks));
+
     pages
         .merge(browser_api)
         .merge(api)
-        .fallback(pages::not_found)
         .layer(TraceLayer::new_for_http())
+        .merge(documents)
+        .fallback(pages::not_found)
         .with_state(state)
 }

@@ -145,3 +145,22 @@ async fn browser_applications_may_call_the_token_endpoint_across_origins() {
         .unwrap();
     assert!(pages.headers().get("access-control-allow-origin").is_none());
 }
+
+#[tokio::test]
+async fn browser_applications_may_read_discovery_and_the_jwks() {
+    let app = spawn_app().await;
+    for path in ["/.well-known/openid-configuration", "/jwks"] {
+        let response = app
+            .browser
+            .get(app.url(path))
+            .header("origin", "https://spa.example")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            response.headers()["access-control-allow-origin"],
+            "*",
+            "{path}"
+        );
+    }
+}
