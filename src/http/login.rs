@@ -105,15 +105,15 @@ pub async fn post_login(
     let request_id = form.request_id.unwrap_or_default();
     let context = RequestContext::load(&state, &session, &request_id).await?;
     let login = form.login.trim();
-    let failed = |csrf: String| {
+    let failed = |csrf: String, status: StatusCode, message: &str| {
         render(
-            StatusCode::UNAUTHORIZED,
+            status,
             &LoginPage {
                 csrf: &csrf,
                 request_id: &request_id,
                 login,
                 client_name: context.client_name.as_deref(),
-                error: Some(Refusal::InvalidCredentials.message()),
+                error: Some(message),
             },
         )
     };
@@ -140,16 +140,7 @@ pub async fn post_login(
                     "Your organisation's directory is not answering. Please try again in a moment.",
                 ),
             };
-            return render(
-                status,
-                &LoginPage {
-                    csrf: &csrf,
-                    request_id: &request_id,
-                    login,
-                    client_name: context.client_name.as_deref(),
-                    error: Some(message),
-                },
-            );
+            return failed(csrf, status, message);
         }
     };
     let user_id = authenticated.user_id;
@@ -165,11 +156,22 @@ pub async fn post_login(
                 .as_ref()
                 .is_none_or(|wanted| *wanted == h.host_id)
         })
+        // A directory sign-in is for the directory's host.
+        .filter(|h| {
+            authenticated
+                .host_id
+                .as_ref()
+                .is_none_or(|d| *d == h.host_id)
+        })
         .collect();
     match hosts.as_slice() {
         [] => {
             tracing::info!(%user_id, "sign-in refused: not a member of the client's host");
-            failed(session::csrf_token(&session).await?)
+            failed(
+                session::csrf_token(&session).await?,
+                StatusCode::UNAUTHORIZED,
+                Refusal::InvalidCredentials.message(),
+            )
         }
         [host] => complete(&state, &session, user_id, host.host_id.clone(), &request_id).await,
         _ => {
