@@ -96,6 +96,18 @@ where
     total as f64 / start.elapsed().as_secs_f64()
 }
 
+/// The process's peak resident memory (VmHWM), in KiB.
+fn vm_hwm_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("VmHWM:"))
+                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        })
+        .unwrap_or(0)
+}
+
 pub fn run(args: &Args) -> anyhow::Result<()> {
     let seconds = args.secs("seconds", 5.0)?;
     let threads = args.num(
@@ -118,6 +130,29 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
     });
     let phc = Arc::new(hash_password("bench-password")?);
+    // The same verification with one buffer per thread, reused
+    // (`hash_password_into_with_memory`): the crate's ceiling on this machine.
+    let reuse = rate(threads, seconds, || {
+        let phc = phc.clone();
+        let mut memory = vec![argon2::Block::default(); 19_456];
+        move || {
+            let parsed = PasswordHash::new(&phc).expect("valid PHC");
+            let mut salt = [0u8; 64];
+            let salt = parsed
+                .salt
+                .expect("salt")
+                .decode_b64(&mut salt)
+                .expect("salt bytes");
+            let expected = parsed.hash.expect("hash");
+            let mut out = vec![0u8; expected.len()];
+            argon2()
+                .hash_password_into_with_memory(b"bench-password", salt, &mut out, &mut memory)
+                .expect("argon2");
+            assert!(out == expected.as_bytes());
+        }
+    });
+    let hwm_before = vm_hwm_kib();
+    // As Tessera verifies: `verify_password`, which allocates its 19 MiB each time.
     let argon = rate(threads, seconds, || {
         let phc = phc.clone();
         move || {
@@ -135,6 +170,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             "rs256_signs_per_s": crate::round(rs256, 1),
             "es256_signs_per_s": crate::round(es256, 1),
             "argon2id_verifies_per_s": crate::round(argon, 1),
+            "argon2id_reused_memory_per_s": crate::round(reuse, 1),
+            "peak_rss_kib_before_argon2_alloc": hwm_before,
+            "peak_rss_kib_after_argon2_alloc": vm_hwm_kib(),
         })
     );
     Ok(())

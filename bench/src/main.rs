@@ -11,6 +11,7 @@
 //!   mint      --issuer URL …                     sign in once per virtual user, then
 //!                                                collect token responses (refresh tokens)
 //!   probe     --url URL …                        a fixed request rate, its latencies
+//!   report    --results FILE --out FILE          docs/benchmarks.md from a run's results
 //!
 //! Every measuring command prints one line `RESULT {json}` with the same fields as the
 //! wrk scripts (`bench/wrk/report.lua`): requests, duration_s, rps, p50_ms, p99_ms,
@@ -19,6 +20,7 @@
 mod bare;
 mod dataset;
 mod limits;
+mod report;
 mod signin;
 
 use std::collections::HashMap;
@@ -142,6 +144,7 @@ fn real_main() -> anyhow::Result<()> {
         "signin" => runtime()?.block_on(signin::run_signin(&args)),
         "mint" => runtime()?.block_on(signin::run_mint(&args)),
         "probe" => runtime()?.block_on(signin::run_probe(&args)),
+        "report" => report::run(&args),
         other => bail!("unknown command {other:?}"),
     }
 }

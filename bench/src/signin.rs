@@ -184,6 +184,8 @@ async fn sign_in(
     let mut method = Method::GET;
     let mut body: Option<String> = None;
     let mut code = None;
+    // The steps so far, for error messages: "GET /authorize → 303".
+    let mut trail: Vec<String> = Vec::new();
     for _ in 0..16 {
         let parsed = reqwest::Url::parse(&url).with_context(|| format!("bad URL {url}"))?;
         let mut req = s.http.request(method.clone(), parsed.clone());
@@ -195,10 +197,18 @@ async fn sign_in(
                 .header(CONTENT_TYPE, "application/x-www-form-urlencoded")
                 .body(b);
         }
+        let sent_cookie = jar.header(parsed.path()).is_some();
         let res = req.send().await?;
         requests.fetch_add(1, Ordering::Relaxed);
         jar.store(res.headers());
         let status = res.status();
+        trail.push(format!(
+            "{method} {}{} → {}{}",
+            parsed.path(),
+            if sent_cookie { " (cookie)" } else { "" },
+            status.as_u16(),
+            if res.headers().contains_key(SET_COOKIE) { " (set-cookie)" } else { "" }
+        ));
         if status.is_redirection() {
             let location = res
                 .headers()
@@ -225,7 +235,14 @@ async fn sign_in(
         }
         let text = res.text().await?;
         if !status.is_success() {
-            bail!("{status} at {url}: {}", &text[..text.len().min(300)]);
+            let message = Regex::new(r"(?s)<main[^>]*>(.*?)</main>")
+                .ok()
+                .and_then(|re| re.captures(&text).map(|c| c[1].to_owned()))
+                .unwrap_or_else(|| text.chars().take(300).collect());
+            let message: String = Regex::new(r"<[^>]+>|\s+")
+                .map(|re| re.replace_all(&message, " ").trim().to_owned())
+                .unwrap_or(message);
+            bail!("{status} at {url}: {message} [steps: {}]", trail.join(", "));
         }
         let Some(form) = s.form.find(&text) else {
             bail!("{status} at {url} without a form: {}", &text[..text.len().min(300)]);

@@ -1,0 +1,392 @@
+//! `report --results FILE --out FILE`: docs/benchmarks.md from the run's results.jsonl
+//! (one JSON object a line, with `server` and `case`, written by bench/run.sh).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+
+use anyhow::Context;
+use serde_json::Value;
+
+use crate::Args;
+
+struct Results {
+    by: BTreeMap<(String, String), Value>,
+}
+
+impl Results {
+    fn get(&self, server: &str, case: &str) -> Option<&Value> {
+        self.by.get(&(server.to_owned(), case.to_owned()))
+    }
+
+    fn num(&self, server: &str, case: &str, field: &str) -> Option<f64> {
+        self.get(server, case)?.get(field)?.as_f64()
+    }
+
+    fn rps(&self, server: &str, case: &str) -> Option<f64> {
+        self.num(server, case, "rps")
+    }
+}
+
+const SERVERS: &[(&str, &str)] = &[
+    ("tessera-sqlite", "Tessera, SQLite"),
+    ("tessera-postgres", "Tessera, PostgreSQL"),
+    ("peer-1", "peer, 1 process"),
+    ("peer-cluster", "peer, cluster + Redis"),
+];
+
+const CASES: &[(&str, &str)] = &[
+    ("discovery", "discovery"),
+    ("jwks", "JWKS"),
+    ("cc_rs256", "client_credentials RS256"),
+    ("cc_es256", "client_credentials ES256"),
+    ("introspect", "introspection"),
+    ("userinfo", "userinfo"),
+    ("refresh", "refresh (rotating)"),
+    ("signin", "full sign-in"),
+];
+
+fn pct(x: Option<f64>) -> String {
+    x.map_or("–".to_owned(), |v| format!("{:.0}%", v * 100.0))
+}
+
+fn ratio(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) if b > 0.0 => Some(a / b),
+        _ => None,
+    }
+}
+
+fn f(x: Option<f64>, digits: usize) -> String {
+    x.map_or("–".to_owned(), |v| format!("{v:.digits$}"))
+}
+
+/// The share of the machine other processes used during a measurement.
+fn other_load(v: &Value) -> String {
+    v.get("other_load_pct")
+        .and_then(Value::as_f64)
+        .map_or("–".to_owned(), |x| format!("{x:.0}%"))
+}
+
+fn int(v: &Value, field: &str) -> u64 {
+    v.get(field).and_then(Value::as_u64).unwrap_or(0)
+}
+
+pub fn run(args: &Args) -> anyhow::Result<()> {
+    let path = args.get("results")?;
+    let text = std::fs::read_to_string(&path).with_context(|| path.clone())?;
+    let mut by = BTreeMap::new();
+    for line in text.lines().filter(|l| !l.trim().is_empty()) {
+        let v: Value = serde_json::from_str(line).with_context(|| format!("{path}: {line}"))?;
+        let server = v["server"].as_str().unwrap_or_default().to_owned();
+        let case = v["case"].as_str().unwrap_or_default().to_owned();
+        by.insert((server, case), v);
+    }
+    let r = Results { by };
+    let meta = r.get("meta", "run").cloned().unwrap_or(Value::Null);
+    // The limits are measured at the start and at the end of the run: the better of the
+    // two counts (other work on the machine may slow either).
+    let start_limits = r.get("machine", "limits").cloned().unwrap_or(Value::Null);
+    let end_limits = r.get("machine", "limits_end").cloned().unwrap_or(Value::Null);
+    let mut limits = start_limits.clone();
+    if let (Some(l), Some(e)) = (limits.as_object_mut(), end_limits.as_object()) {
+        for (k, v) in e {
+            if k.ends_with("_per_s") {
+                let better = v.as_f64().unwrap_or(0.0) > l.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+                if better {
+                    l.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    let mut md = String::new();
+
+    // Header.
+    md.push_str("# Benchmarks\n\n<!-- Written by bench/run.sh from its measurements; do not edit by hand, run it again. -->\n\n");
+    let _ = writeln!(
+        md,
+        "- **Date:** {} — **machine:** {} cores ({}), {} — Tessera at commit `{}`{}",
+        meta["date"].as_str().unwrap_or("?"),
+        meta["cores"],
+        meta["cpu"].as_str().unwrap_or("?"),
+        meta["memory"].as_str().unwrap_or("?"),
+        meta["commit"].as_str().unwrap_or("?"),
+        match meta["dirty_files"].as_u64() {
+            Some(0) | None => String::new(),
+            Some(n) => format!(" with {n} uncommitted changes in src/, migrations/ or Cargo.toml"),
+        }
+    );
+    let _ = writeln!(
+        md,
+        "- **Command:** `{}`{}",
+        meta["command"].as_str().unwrap_or("bench/run.sh"),
+        if meta["quick"].as_bool() == Some(true) {
+            " (quick smoke mode: numbers are indicative only)"
+        } else {
+            ""
+        }
+    );
+    let _ = writeln!(
+        md,
+        "- **Machine load** (1, 5, 15 min) at start {}, at end {}; the run waited {} s in all for other processes to calm down before its cases: the machine is shared, and the *other load* columns say how much other work ran during each measurement.\n- **Load:** wrk 4.1, {} connections on {} threads, keep-alive; each case {} s of warm-up, then {} s measured. Full sign-ins: `tessera-bench signin`, {} virtual users, each sign-in with fresh cookies (authorize → login form → consent → code → token). Load generator and server share the same {} cores.",
+        meta["load_start"].as_str().unwrap_or("?"),
+        meta["load_end"].as_str().unwrap_or("?"),
+        meta["quiet_waited_s"],
+        meta["connections"], meta["wrk_threads"], meta["warmup_s"], meta["duration_s"], meta["signin_users"], meta["cores"]
+    );
+    let mut dataset = format!(
+        "- **Dataset:** {} users (70 % employees with a manager and a position, 30 % customers) in 4 hosts, each with 2–3 roles, 3 groups and 5 attributes; {} clients",
+        meta["users"], meta["clients"]
+    );
+    for (server, label) in &SERVERS[..2] {
+        if let Some(i) = r.get(server, "import") {
+            let _ = write!(
+                dataset,
+                "; imported into {label} in {:.1} s (clients by `{}`)",
+                i["seconds"].as_f64().unwrap_or(0.0),
+                i["clients_by"].as_str().unwrap_or("?")
+            );
+        }
+    }
+    md.push_str(&dataset);
+    md.push_str(".\n");
+    if let Some(v) = r.get("peer", "versions") {
+        let _ = writeln!(
+            md,
+            "- **Peer:** oidc-provider {} on Node.js {} (`NODE_ENV=production`), @node-rs/argon2 {}; `bench/peer/server.mjs`.",
+            v["oidc_provider"].as_str().unwrap_or("?"),
+            v["node"].as_str().unwrap_or("?"),
+            v["argon2"].as_str().unwrap_or("?")
+        );
+    }
+    if let Some(s) = r.get("tessera-postgres", "settings") {
+        let _ = writeln!(
+            md,
+            "- **PostgreSQL:** {}.",
+            s["settings"].as_str().unwrap_or("?")
+        );
+    }
+
+    // Targets.
+    md.push_str("\n## Targets\n\n| target | measured | against | ratio | goal | |\n|---|---|---|---|---|---|\n");
+    let mut target = |name: &str, measured: String, against: String, value: Option<f64>, goal: &str, ok: Option<bool>| {
+        let _ = writeln!(
+            md,
+            "| {name} | {measured} | {against} | {} | {goal} | {} |",
+            pct(value),
+            match ok {
+                Some(true) => "met",
+                Some(false) => "**missed**",
+                None => "not measured",
+            }
+        );
+    };
+    let sq = "tessera-sqlite";
+    let lim = |k: &str| limits.get(k).and_then(Value::as_f64);
+    let rps_s = |x: Option<f64>, unit: &str| x.map_or("–".to_owned(), |v| format!("{v:.0} {unit}"));
+    let at_least = |v: Option<f64>, goal: f64| v.map(|v| v >= goal);
+    let v = ratio(r.rps(sq, "cc_rs256"), lim("rs256_signs_per_s"));
+    target("client_credentials RS256 vs RS256 signatures/s on all cores", rps_s(r.rps(sq, "cc_rs256"), "rps"), rps_s(lim("rs256_signs_per_s"), "signatures/s"), v, "≥ 80%", at_least(v, 0.8));
+    let v = ratio(r.rps(sq, "cc_es256"), r.rps("bare", "sign_es256"));
+    target("client_credentials ES256 vs bare ES256 signing handler", rps_s(r.rps(sq, "cc_es256"), "rps"), rps_s(r.rps("bare", "sign_es256"), "rps"), v, "≥ 70%", at_least(v, 0.7));
+    for (case, label) in [("discovery", "discovery"), ("jwks", "JWKS")] {
+        let v = ratio(r.rps(sq, case), r.rps("bare", "static"));
+        target(&format!("{label} vs bare static handler"), rps_s(r.rps(sq, case), "rps"), rps_s(r.rps("bare", "static"), "rps"), v, "≥ 70%", at_least(v, 0.7));
+    }
+    let v = ratio(r.rps(sq, "signin"), lim("argon2id_verifies_per_s"));
+    target("full sign-ins vs argon2id verifications/s on all cores (`verify_password`)", rps_s(r.rps(sq, "signin"), "sign-ins/s"), rps_s(lim("argon2id_verifies_per_s"), "verifications/s"), v, "≥ 80%", at_least(v, 0.8));
+    let v = ratio(r.rps(sq, "signin"), lim("argon2id_reused_memory_per_s"));
+    target("full sign-ins vs argon2id verifications/s, reused memory (the crate's ceiling)", rps_s(r.rps(sq, "signin"), "sign-ins/s"), rps_s(lim("argon2id_reused_memory_per_s"), "verifications/s"), v, "≥ 80%", at_least(v, 0.8));
+    let v = ratio(r.rps(sq, "introspect"), r.rps("bare", "verify"));
+    target("introspection vs bare verifying handler", rps_s(r.rps(sq, "introspect"), "rps"), rps_s(r.rps("bare", "verify"), "rps"), v, "≥ 70%", at_least(v, 0.7));
+    let idle = r.num(sq, "rss", "idle_kib").map(|k| k / 1024.0);
+    target("resident memory idle, SQLite", idle.map_or("–".into(), |m| format!("{m:.1} MiB")), "64 MiB".into(), idle.map(|m| m / 64.0), "< 64 MiB", idle.map(|m| m < 64.0));
+    for (case, label) in [("cc_rs256", "client_credentials"), ("refresh", "refresh"), ("signin", "full sign-in (code)")] {
+        let v = ratio(r.rps("tessera-postgres", case), r.rps(sq, case));
+        target(&format!("PostgreSQL vs SQLite token issuance: {label}"), rps_s(r.rps("tessera-postgres", case), "rps"), rps_s(r.rps(sq, case), "rps"), v, "≥ 70%", at_least(v, 0.7));
+    }
+    for (kind, label) in [("cc", "client_credentials"), ("discovery", "discovery")] {
+        let idle = r.num(sq, &format!("probe_{kind}_idle"), "p99_ms");
+        let busy = r.num(sq, &format!("probe_{kind}_signin"), "p99_ms");
+        let v = ratio(busy, idle);
+        let _ = writeln!(
+            md,
+            "| {label} p99 while sign-ins saturate vs idle p99 | {} ms | {} ms | {} | ≤ 2× | {} |",
+            f(busy, 2),
+            f(idle, 2),
+            v.map_or("–".into(), |x| format!("{x:.2}×")),
+            match v {
+                Some(x) if x <= 2.0 => "met",
+                Some(_) => "**missed**",
+                None => "not measured",
+            }
+        );
+    }
+
+    // Results.
+    md.push_str("\n## Results\n\nrps: requests per second (full sign-in: sign-ins per second); latencies in ms; non-2xx: answers outside 200–299 (sign-ins: failed sign-ins); socket: connect, read, write and timeout errors. The ratios compare Tessera's rps with the peer's. Other load: the share of all cores that processes outside the benchmark used meanwhile (the machine is shared); a row with much of it understates its server.\n\n");
+    md.push_str("| case | server | rps | p50 | p99 | non-2xx | socket | ÷ peer, 1 process | ÷ peer, cluster | other load |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (case, clabel) in CASES {
+        for (server, slabel) in SERVERS {
+            let Some(v) = r.get(server, case) else { continue };
+            let tessera = server.starts_with("tessera");
+            let _ = writeln!(
+                md,
+                "| {clabel} | {slabel} | {:.0} | {:.2} | {:.2} | {} | {} | {} | {} | {} |",
+                v["rps"].as_f64().unwrap_or(0.0),
+                v["p50_ms"].as_f64().unwrap_or(0.0),
+                v["p99_ms"].as_f64().unwrap_or(0.0),
+                int(v, "non2xx"),
+                int(v, "socket_errors"),
+                if tessera { pct(ratio(r.rps(server, case), r.rps("peer-1", case))) } else { String::new() },
+                if tessera { pct(ratio(r.rps(server, case), r.rps("peer-cluster", case))) } else { String::new() },
+                other_load(v),
+            );
+        }
+    }
+
+    // Limits.
+    md.push_str("\n## The machine's limits\n\n");
+    let _ = writeln!(
+        md,
+        "On all {} cores, in `tessera-bench limits` (josekit; RSA 2048 and P-256 keys as Tessera's; argon2 0.5 with Tessera's m=19456, t=2, p=1):\n",
+        limits["threads"]
+    );
+    let _ = writeln!(
+        md,
+        "| operation | per second (used) | at the start | at the end |\n|---|---:|---:|---:|"
+    );
+    let both = |k: &str, d: usize| {
+        (
+            f(start_limits.get(k).and_then(Value::as_f64), d),
+            f(end_limits.get(k).and_then(Value::as_f64), d),
+        )
+    };
+    for (k, label, d) in [
+        ("rs256_signs_per_s", "RS256 signature", 0),
+        ("es256_signs_per_s", "ES256 signature", 0),
+        ("argon2id_verifies_per_s", "argon2id verification, `verify_password` (allocates its 19 MiB each time, as Tessera does)", 1),
+        ("argon2id_reused_memory_per_s", "argon2id verification, one reused buffer per thread (`hash_password_into_with_memory`)", 1),
+    ] {
+        let (a, b) = both(k, d);
+        let _ = writeln!(md, "| {label} | **{}** | {a} | {b} |", f(lim(k), d));
+    }
+    let _ = writeln!(
+        md,
+        "| (other load during the measurement) | | {} | {} |",
+        other_load(&start_limits),
+        other_load(&end_limits)
+    );
+    if let Some(n) = r.num("machine", "node_argon2", "node_argon2id_verifies_per_s") {
+        let _ = writeln!(md, "| argon2id verification, the peer's @node-rs/argon2 (Node.js, libuv pool), at the start | {n:.1} | | |");
+    }
+    if let (Some(a), Some(b)) = (
+        lim("peak_rss_kib_before_argon2_alloc"),
+        lim("peak_rss_kib_after_argon2_alloc"),
+    ) {
+        let _ = writeln!(
+            md,
+            "\nThe limits tool's own peak resident memory went from {:.0} MiB to {:.0} MiB during the `verify_password` loop: with glibc's allocator, the 19 MiB blocks freed by argon2 on {} threads are not given back (with the reused buffers it stayed at the first figure).",
+            a / 1024.0,
+            b / 1024.0,
+            limits["threads"]
+        );
+    }
+    md.push('\n');
+    md.push_str("Bare axum 0.8 handlers in `tessera-bench bare`, under the same wrk load:\n\n| handler | rps | p50 | p99 | non-2xx | socket | other load |\n|---|---:|---:|---:|---:|---:|---:|\n");
+    for (case, label) in [
+        ("static", "static bytes (Tessera's discovery document)"),
+        ("sign_rs256", "sign a JWT per request, RS256"),
+        ("sign_es256", "sign a JWT per request, ES256"),
+        ("verify", "verify an RS256 JWT per request"),
+    ] {
+        if let Some(v) = r.get("bare", case) {
+            let _ = writeln!(
+                md,
+                "| {label} | {:.0} | {:.2} | {:.2} | {} | {} | {} |",
+                v["rps"].as_f64().unwrap_or(0.0),
+                v["p50_ms"].as_f64().unwrap_or(0.0),
+                v["p99_ms"].as_f64().unwrap_or(0.0),
+                int(v, "non2xx"),
+                int(v, "socket_errors"),
+                other_load(v)
+            );
+        }
+    }
+
+    // Memory.
+    md.push_str("\n## Resident memory\n\nVmRSS from /proc after start-up (idle, dataset loaded, 2 s after the first answer) and VmHWM (peak) after the load; for the cluster peer, the sum over the primary and its workers.\n\n| server | idle | peak under load | |\n|---|---:|---:|---|\n");
+    for (server, label) in SERVERS {
+        if let Some(v) = r.get(server, "rss") {
+            let mib = |k: &str| v[k].as_f64().map_or("–".into(), |x| format!("{:.1} MiB", x / 1024.0));
+            let note = match v["redis_peak_kib"].as_f64() {
+                Some(x) if x > 0.0 => format!("plus Redis, peak {:.1} MiB", x / 1024.0),
+                _ if server.starts_with("peer") => "in-memory store included".to_owned(),
+                _ if *server == "tessera-postgres" => "PostgreSQL's own memory not counted".to_owned(),
+                _ => String::new(),
+            };
+            let _ = writeln!(md, "| {label} | {} | {} | {note} |", mib("idle_kib"), mib("peak_kib"));
+        }
+    }
+
+    // Starvation.
+    md.push_str("\n## Does password hashing starve other endpoints?\n\n");
+    let _ = writeln!(
+        md,
+        "`tessera-bench probe` sends client_credentials and discovery requests at a fixed {} requests/s each (open loop), first alone, then while the sign-in driver saturates the machine with argon2id.\n",
+        meta["probe_rate"]
+    );
+    md.push_str("| server | probe | idle p50 | idle p99 | under sign-ins p50 | under sign-ins p99 | p99 ratio | sign-ins/s meanwhile | other load idle / under sign-ins |\n|---|---|---:|---:|---:|---:|---:|---:|---:|\n");
+    for (server, label) in SERVERS {
+        for kind in ["cc", "discovery"] {
+            let idle = r.get(server, &format!("probe_{kind}_idle"));
+            let busy = r.get(server, &format!("probe_{kind}_signin"));
+            let (Some(idle), Some(busy)) = (idle, busy) else { continue };
+            let p = |v: &Value, k: &str| v[k].as_f64();
+            let _ = writeln!(
+                md,
+                "| {label} | {} | {} | {} | {} | {} | {} | {} | {} / {} |",
+                if kind == "cc" { "client_credentials" } else { "discovery" },
+                f(p(idle, "p50_ms"), 2),
+                f(p(idle, "p99_ms"), 2),
+                f(p(busy, "p50_ms"), 2),
+                f(p(busy, "p99_ms"), 2),
+                ratio(p(busy, "p99_ms"), p(idle, "p99_ms")).map_or("–".into(), |x| format!("{x:.2}×")),
+                f(r.rps(server, "signin_under_probe"), 1),
+                other_load(idle),
+                other_load(busy)
+            );
+        }
+    }
+
+    md.push_str(NOTES);
+    let out = args.get("out")?;
+    std::fs::write(&out, md).with_context(|| out.clone())?;
+    Ok(())
+}
+
+const NOTES: &str = "
+## How to read this
+
+- **Same work on both sides.** Tessera and the peer get the same requests from the same
+  load generator: one confidential client with client_secret_basic, access tokens that
+  are JWTs signed RS256 (then ES256: a second start of each server) valid 3600 s and
+  carrying the user's security profile, ID tokens, rotating refresh tokens
+  (offline_access), PKCE S256, `prompt=consent` on every sign-in (the peer gives its
+  consent automatically but still takes the round trip), argon2id (m=19456, t=2, p=1)
+  for passwords on both sides, against a dummy hash for unknown users.
+- **Where they differ.** oidc-provider will neither introspect a JWT access token
+  (\"structured tokens cannot be introspected\") nor accept one with an audience at
+  userinfo, so its introspection and userinfo cases use an opaque access token of a
+  twin client, looked up in its store; Tessera's use its JWT access token (signature
+  check plus a revocation look-up in the database, and for userinfo the user's claims).
+  The peer keeps everything in process memory (one process) or in Redis (cluster);
+  Tessera in SQLite or PostgreSQL, durable.
+- **The peer on all cores.** node's cluster module, one worker per core, shares
+  sessions, grants and tokens through Redis (oidc-provider's example adapter shape):
+  an in-memory store cannot be shared between workers. Redis runs on the same cores.
+- **Refresh.** Each request presents a refresh token never used before: every wrk thread
+  starts from a pre-minted pool and sends next the refresh token the previous answer
+  returned (`bench/wrk/refresh.lua`).
+- **Raw data.** Every run keeps its measurements, wrk outputs and server logs under
+  `target/bench-run/` (not committed).
+";
