@@ -158,11 +158,21 @@ impl SqlStore {
     /// (`BEGIN IMMEDIATE`): a deferred transaction that reads and then writes fails with
     /// `SQLITE_BUSY` when another connection wrote in between, without waiting for the
     /// busy timeout.
+    ///
+    /// The `BEGIN` runs in a task of its own: sqlx 0.8.6 returns a connection to the pool
+    /// still inside a transaction when `begin` is cancelled (sqlx issue #4393, fixed
+    /// after 0.8.6), which happens when a client goes away mid-request; a spawned `begin`
+    /// always completes, and a transaction dropped unfinished is rolled back.
     pub(crate) async fn begin_write(&self) -> StoreResult<sqlx::Transaction<'static, sqlx::Any>> {
-        Ok(match self.backend {
-            Backend::Sqlite => self.pool.begin_with("BEGIN IMMEDIATE").await?,
-            Backend::Postgres => self.pool.begin().await?,
-        })
+        let pool = self.pool.clone();
+        let statement = match self.backend {
+            Backend::Sqlite => "BEGIN IMMEDIATE",
+            Backend::Postgres => "BEGIN",
+        };
+        tokio::spawn(async move { pool.begin_with(statement).await })
+            .await
+            .map_err(|e| StoreError::Corrupt(format!("the transaction task failed: {e}")))?
+            .map_err(StoreError::Database)
     }
 
     #[must_use]
