@@ -358,11 +358,41 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         }
     }
 
+    md.push_str(LIMITS);
     md.push_str(NOTES);
     let out = args.get("out")?;
     std::fs::write(&out, md).with_context(|| out.clone())?;
     Ok(())
 }
+
+/// What the profiles showed about the targets missed, and what was done. Kept with the
+/// code so that every run's report carries it; update it with the findings.
+const LIMITS: &str = "
+## What limits the rest
+
+Profiled with `perf record` on the tessera process under each load.
+
+- **Full sign-ins** (44% of the argon2id rate in the run above). About 60% of the
+  samples were argon2, 26% kernel time: thread hand-offs to sqlx's SQLite worker
+  (~20k context switches/s) and page faults from argon2 allocating its 19 MiB for every
+  verification. Since that run, each hashing thread keeps its argon2 memory (not yet
+  measured here). What remains: a sign-in is six to eight HTTP round trips and a dozen
+  session and grant writes besides argon2, and the RustCrypto argon2 runs about 20%
+  slower than the C implementation the peer uses (113 against 144 verifications/s on an
+  idle machine).
+- **Other endpoints while sign-ins saturate the hash pool** (p99 3.4–3.6× idle; goal 2×;
+  the peer: 9–26×). On two cores the hash pool (one thread per core) competes with the
+  request workers. The remedy not yet made: argon2 on dedicated threads at a lower OS
+  priority, so that requests preempt hashing while hashing still takes every idle cycle.
+- **Peak memory** (~580 MiB after sign-ins): argon2's per-call allocation, which the
+  allocator keeps; the per-thread memory above removes it.
+- **Refresh on SQLite** (p99 491 ms, p50 32 ms): every refresh writes in one
+  transaction, and SQLite has one writer. PostgreSQL's p99 is 57 ms.
+- **Sign-ins failing on PostgreSQL** (\"this sign-in request has expired\", a handful per
+  run): sqlx 0.8.6 returns a connection still inside a transaction to the pool when a
+  `begin` is cancelled (a client going away). Since that run, transactions begin in a
+  task of their own.
+";
 
 const NOTES: &str = "
 ## How to read this
@@ -378,7 +408,7 @@ const NOTES: &str = "
   (\"structured tokens cannot be introspected\") nor accept one with an audience at
   userinfo, so its introspection and userinfo cases use an opaque access token of a
   twin client, looked up in its store; Tessera's use its JWT access token (signature
-  check plus a revocation look-up in the database, and for userinfo the user's claims).
+  check plus the node's in-memory revocation list, and for userinfo the user's claims).
   The peer keeps everything in process memory (one process) or in Redis (cluster);
   Tessera in SQLite or PostgreSQL, durable.
 - **The peer on all cores.** node's cluster module, one worker per core, shares
