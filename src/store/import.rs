@@ -98,48 +98,53 @@ impl SqlStore {
         // Managers and referrals once every employee and customer exists.
         for (entry, host_id, m) in &links {
             if let Some(e) = &m.employee {
-                let n = run(
-                    &mut tx,
-                    sqlx::query(
-                        "UPDATE employee_t SET manager_id = $1 WHERE host_id = $2 AND employee_id = $3 \
-                         AND manager_id IS DISTINCT FROM $4",
+                let target = e.manager_id.as_deref();
+                let sql = "UPDATE employee_t SET manager_id = $1 WHERE host_id = $2 AND employee_id = $3 \
+                           AND manager_id IS DISTINCT FROM $4";
+                let missing = || {
+                    format!(
+                        "manager {:?} is not an employee of this host",
+                        target.unwrap_or_default()
                     )
-                    .bind(e.manager_id.as_deref())
-                    .bind(host_id.as_str())
-                    .bind(e.employee_id.as_str())
-                    .bind(e.manager_id.as_deref()),
+                };
+                if link(
+                    &mut tx,
+                    entry,
+                    sql,
+                    host_id,
+                    &e.employee_id,
+                    target,
+                    missing,
                 )
-                .await
-                .map_err(|err| match err {
-                    StoreError::Database(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => StoreError::Invalid(
-                        format!("{entry}: manager {:?} is not an employee of this host", e.manager_id.as_deref().unwrap_or_default()),
-                    ),
-                    other => at(entry)(other),
-                })?;
-                if n > 0 {
+                .await?
+                {
                     recompute.insert(host_id.clone());
+                    changed += 1;
                 }
-                changed += n;
             }
             if let Some(c) = &m.customer {
-                changed += run(
-                    &mut tx,
-                    sqlx::query(
-                        "UPDATE customer_t SET referral_id = $1 WHERE host_id = $2 AND customer_id = $3 \
-                         AND referral_id IS DISTINCT FROM $4",
+                let target = c.referral_id.as_deref();
+                let sql = "UPDATE customer_t SET referral_id = $1 WHERE host_id = $2 AND customer_id = $3 \
+                           AND referral_id IS DISTINCT FROM $4";
+                let missing = || {
+                    format!(
+                        "referral {:?} is not a customer of this host",
+                        target.unwrap_or_default()
                     )
-                    .bind(c.referral_id.as_deref())
-                    .bind(host_id.as_str())
-                    .bind(c.customer_id.as_str())
-                    .bind(c.referral_id.as_deref()),
+                };
+                if link(
+                    &mut tx,
+                    entry,
+                    sql,
+                    host_id,
+                    &c.customer_id,
+                    target,
+                    missing,
                 )
-                .await
-                .map_err(|err| match err {
-                    StoreError::Database(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => StoreError::Invalid(
-                        format!("{entry}: referral {:?} is not a customer of this host", c.referral_id.as_deref().unwrap_or_default()),
-                    ),
-                    other => at(entry)(other),
-                })?;
+                .await?
+                {
+                    changed += 1;
+                }
             }
         }
         for (i, c) in doc.clients.iter().enumerate() {
@@ -151,6 +156,32 @@ impl SqlStore {
         }
         tx.commit().await?;
         Ok(ImportReport { changed })
+    }
+}
+
+/// Points a record at another of the same host (an employee at their manager, a
+/// customer at their referrer) with `sql`; returns whether it changed. A target that
+/// does not exist is an error naming the entry.
+async fn link(
+    conn: &mut AnyConnection,
+    entry: &str,
+    sql: &'static str,
+    host_id: &str,
+    key: &str,
+    target: Option<&str>,
+    missing: impl FnOnce() -> String,
+) -> StoreResult<bool> {
+    let query = sqlx::query(sql)
+        .bind(target)
+        .bind(host_id)
+        .bind(key)
+        .bind(target);
+    match run(conn, query).await {
+        Ok(n) => Ok(n > 0),
+        Err(StoreError::Database(sqlx::Error::Database(db))) if db.is_foreign_key_violation() => {
+            Err(StoreError::Invalid(format!("{entry}: {}", missing())))
+        }
+        Err(other) => Err(at(entry)(other)),
     }
 }
 
