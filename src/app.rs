@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::authn::Authenticator;
+use crate::authn::{Authenticator, PasswordVerifier};
 use crate::config::Config;
 use crate::domain::Clock;
 use crate::http::{self, AppState};
@@ -51,10 +51,11 @@ impl App {
         if config.dev {
             crate::demo::ensure(&*store, &config, clock.now()).await?;
         }
-        let authenticator =
-            Authenticator::new(AppState::password_verifier(), &config.directories, &*store)
-                .await
-                .context("cannot set up the directories")?;
+        let passwords =
+            PasswordVerifier::per_core().context("cannot start the password hashing threads")?;
+        let authenticator = Authenticator::new(passwords, &config.directories, &*store)
+            .await
+            .context("cannot set up the directories")?;
         let state = AppState::new(Arc::new(config), store.clone(), keys, authenticator, clock);
         state
             .revocations

@@ -1,5 +1,10 @@
-//! Local passwords: argon2id with OWASP's parameters (m = 19456 KiB, t = 2, p = 1),
-//! checked on the blocking pool so hashing never stalls the async workers.
+//! Local passwords: argon2id with OWASP's parameters (m = 19456 KiB, t = 2, p = 1).
+//!
+//! Hashing runs on a pool of its own, one thread per core, at a lower OS priority than
+//! the request workers (niceness +10 on Linux): a burst of sign-ins then takes every
+//! idle cycle but the scheduler preempts it for any other request, so token, discovery
+//! and JWKS latencies hold while the hash pool is saturated. One thread per core also
+//! bounds argon2's memory (19 MiB a run) to one reused buffer per pool thread.
 //!
 //! Timing: a sign-in for an unknown user verifies against a dummy hash, so it takes
 //! about as long as one for a known user with a wrong password, and does not reveal
@@ -7,6 +12,7 @@
 
 use std::cell::RefCell;
 use std::sync::{Arc, OnceLock};
+use std::thread::available_parallelism;
 
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier as _, SaltString};
@@ -110,54 +116,106 @@ fn verify_with_reused_memory(password: &str, parsed: &PasswordHash<'_>) -> Optio
     Some(expected.as_bytes().ct_eq(&out).into())
 }
 
-/// Verifies passwords on the blocking pool, at most `limit` at a time, so a burst of
-/// sign-ins cannot take every blocking thread (or all memory: each run holds 19 MiB).
+/// How much lower than the request workers the hashing threads run (added to the
+/// process's niceness, capped at 19). At +10 a hashing thread weighs about a tenth of
+/// a worker in the kernel's fair scheduler.
+const HASH_NICENESS: i32 = 10;
+
+/// Verifies and hashes passwords on the hash pool, at most `limit` at a time (running
+/// or queued), so a burst of sign-ins waits its turn in a fair queue rather than piling
+/// up work (and each run holds 19 MiB).
 #[derive(Clone, Debug)]
 pub struct PasswordVerifier {
     permits: Arc<Semaphore>,
+    pool: Arc<rayon::ThreadPool>,
 }
 
 impl PasswordVerifier {
-    #[must_use]
-    pub fn new(limit: usize) -> Self {
-        Self {
-            permits: Arc::new(Semaphore::new(limit.max(1))),
-        }
+    /// A verifier with `threads` hashing threads (at least one).
+    ///
+    /// # Errors
+    /// When the operating system refuses to start the threads.
+    pub fn new(threads: usize) -> Result<Self, PasswordError> {
+        let threads = threads.max(1);
+        let pool = rayon::ThreadPoolBuilder::new()
+            .num_threads(threads)
+            .thread_name(|i| format!("tessera-hash-{i}"))
+            .start_handler(|_| lower_this_threads_priority(HASH_NICENESS))
+            // A panic in argon2 must not abort the server: the caller sees `Task`.
+            .panic_handler(|_| tracing::error!("a password hashing task panicked"))
+            .build()
+            .map_err(|e| PasswordError::Hash(e.to_string()))?;
+        Ok(Self {
+            permits: Arc::new(Semaphore::new(threads)),
+            pool: Arc::new(pool),
+        })
+    }
+
+    /// One hashing thread per core.
+    ///
+    /// # Errors
+    /// See [`PasswordVerifier::new`].
+    pub fn per_core() -> Result<Self, PasswordError> {
+        Self::new(available_parallelism().map_or(2, std::num::NonZero::get))
     }
 
     /// Whether `password` matches `phc`; with `phc` absent (unknown user, or a user
     /// without a local password) it runs against a dummy hash and answers false.
     ///
     /// # Errors
-    /// When the blocking task fails.
+    /// When the hashing task fails.
     pub async fn verify(&self, password: &str, phc: Option<&str>) -> Result<bool, PasswordError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| PasswordError::Task)?;
         let password = password.to_owned();
         let phc = phc.map(str::to_owned);
-        tokio::task::spawn_blocking(move || verify_blocking(&password, phc.as_deref()))
+        self.run(move || verify_blocking(&password, phc.as_deref()))
             .await
-            .map_err(|_| PasswordError::Task)
     }
 
-    /// Hashes on the blocking pool.
+    /// Hashes on the hash pool.
     ///
     /// # Errors
     /// When hashing or the task fails.
     pub async fn hash(&self, password: &str) -> Result<String, PasswordError> {
-        let _permit = self
-            .permits
-            .acquire()
+        let password = password.to_owned();
+        self.run(move || hash_password(&password)).await?
+    }
+
+    async fn run<T: Send + 'static>(
+        &self,
+        job: impl FnOnce() -> T + Send + 'static,
+    ) -> Result<T, PasswordError> {
+        // The permit travels with the job: a caller that goes away (a closed
+        // connection) frees its place only when the hashing it started has finished.
+        let permit = Arc::clone(&self.permits)
+            .acquire_owned()
             .await
             .map_err(|_| PasswordError::Task)?;
-        let password = password.to_owned();
-        tokio::task::spawn_blocking(move || hash_password(&password))
-            .await
-            .map_err(|_| PasswordError::Task)?
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.pool.spawn(move || {
+            let out = job();
+            drop(permit);
+            // The receiver is gone when the caller was cancelled; nothing to tell.
+            let _ = tx.send(out);
+        });
+        rx.await.map_err(|_| PasswordError::Task)
     }
+}
+
+/// Raises this thread's niceness by `by` (Linux keeps a niceness per thread). Failing
+/// to is not fatal: hashing then competes with requests on equal terms.
+fn lower_this_threads_priority(by: i32) {
+    #[cfg(target_os = "linux")]
+    {
+        use rustix::process::{getpriority_process, setpriority_process};
+        let tid = rustix::thread::gettid();
+        let lowered = getpriority_process(Some(tid))
+            .and_then(|now| setpriority_process(Some(tid), (now + by).min(19)));
+        if let Err(e) = lowered {
+            tracing::warn!(error = %e, "could not lower the priority of a hashing thread");
+        }
+    }
+    #[cfg(not(target_os = "linux"))]
+    let _ = by;
 }
 
 #[cfg(test)]
@@ -206,7 +264,7 @@ mod tests {
 
     #[tokio::test]
     async fn only_the_right_password_verifies() {
-        let verifier = PasswordVerifier::new(2);
+        let verifier = PasswordVerifier::new(2).unwrap();
         let phc = hash_password("correct horse").unwrap();
         assert!(verifier.verify("correct horse", Some(&phc)).await.unwrap());
         assert!(!verifier.verify("wrong", Some(&phc)).await.unwrap());
@@ -215,5 +273,44 @@ mod tests {
             .await
             .unwrap());
         assert!(!verifier.verify("x", Some("not a hash")).await.unwrap());
+    }
+
+    #[cfg(target_os = "linux")]
+    #[tokio::test]
+    async fn hashing_threads_run_below_the_request_workers() {
+        use rustix::process::getpriority_process;
+        let niceness = || getpriority_process(Some(rustix::thread::gettid())).unwrap();
+        let here = niceness();
+        let verifier = PasswordVerifier::new(1).unwrap();
+        let there = verifier.run(niceness).await.unwrap();
+        assert_eq!(there, (here + HASH_NICENESS).min(19));
+        assert!(here == 19 || there > here, "{here} → {there}");
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_caller_keeps_its_place_until_its_hashing_ends() {
+        let verifier = PasswordVerifier::new(1).unwrap();
+        let (started_tx, started_rx) = std::sync::mpsc::channel();
+        let (release_tx, release_rx) = std::sync::mpsc::channel::<()>();
+        let first = {
+            let verifier = verifier.clone();
+            tokio::spawn(async move {
+                verifier
+                    .run(move || {
+                        started_tx.send(()).unwrap();
+                        release_rx.recv().unwrap();
+                    })
+                    .await
+            })
+        };
+        tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
+            .await
+            .unwrap();
+        first.abort();
+        // The job still runs, so its permit is still taken.
+        assert_eq!(verifier.permits.available_permits(), 0);
+        release_tx.send(()).unwrap();
+        assert!(verifier.verify("x", None).await.is_ok());
+        assert_eq!(verifier.permits.available_permits(), 1);
     }
 }

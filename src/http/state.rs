@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::authn::{Authenticator, PasswordVerifier};
+use crate::authn::Authenticator;
 use crate::config::Config;
 use crate::domain::Clock;
 use crate::keys::KeyRing;
@@ -57,15 +57,6 @@ impl AppState {
             clock,
             discovery,
         }
-    }
-
-    /// The password verifier: one argon2 run holds 19 MiB, so at most one per core
-    /// runs at once, which saturates the CPU without letting a burst of sign-ins take
-    /// the blocking pool.
-    #[must_use]
-    pub fn password_verifier() -> PasswordVerifier {
-        let cores = std::thread::available_parallelism().map_or(2, std::num::NonZero::get);
-        PasswordVerifier::new(cores)
     }
 
     #[must_use]
