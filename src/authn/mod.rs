@@ -10,15 +10,16 @@ use std::sync::Arc;
 pub use password::{hash_password, PasswordVerifier};
 
 use crate::domain::user_type::is_employee;
-use crate::store::{EmployeeFacts, Provision, Store, StoreError};
+use crate::store::{EmployeeFacts, Host, Provision, Store, StoreError};
 use directory::{Directory, DirectoryError, DirectorySettings, DirectoryUser, Refusal};
 
-/// Who signed in.
+/// Who signed in, and to which hosts the sign-in may lead.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Authenticated {
     pub user_id: String,
-    /// The host a directory sign-in is for; local sign-ins choose among the user's hosts.
-    pub host_id: Option<String>,
+    /// A local sign-in: every host the user belongs to (the caller narrows them to the
+    /// client's). A directory sign-in: the directory's host only.
+    pub hosts: Vec<Host>,
 }
 
 /// Why a sign-in failed, as the person may be told.
@@ -159,7 +160,7 @@ impl Authenticator {
         match found.filter(|c| verified && !c.user.locked) {
             Some(c) => Ok(Ok(Authenticated {
                 user_id: c.user.user_id,
-                host_id: None,
+                hosts,
             })),
             None => refused,
         }
@@ -216,10 +217,13 @@ impl Authenticator {
             }
             Err(e) => return Err(e.into()),
         };
-        Ok(Ok(Authenticated {
-            user_id,
-            host_id: Some(host_id.to_owned()),
-        }))
+        let hosts = store
+            .user_hosts(&user_id)
+            .await?
+            .into_iter()
+            .filter(|h| h.host_id == host_id)
+            .collect();
+        Ok(Ok(Authenticated { user_id, hosts }))
     }
 }
 

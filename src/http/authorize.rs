@@ -33,10 +33,13 @@ pub async fn authorize(
     let client_id = params
         .get("client_id")
         .ok_or_else(|| untrusted(UntrustedRequest::MissingClient))?;
+    // Read from the store, not the cache: the redirect URI is checked against the
+    // current registration. The steps after this one use the cache it refreshes.
     let client = state
         .store
         .find_client(client_id)
         .await?
+        .map(|c| state.clients.insert(c))
         .ok_or_else(|| untrusted(UntrustedRequest::UnknownClient))?;
     let target = authorize::check_redirect(&params, &client).map_err(untrusted)?;
     // From here on, errors go back to the client.
@@ -91,7 +94,7 @@ pub(super) async fn proceed(
 ) -> Result<Response, PageError> {
     let request = &pending.request;
     let target = request.target();
-    let Some(client) = state.store.find_client(&request.client_id).await? else {
+    let Some(client) = state.clients.get(&*state.store, &request.client_id).await? else {
         return Err(untrusted(UntrustedRequest::UnknownClient));
     };
     let sso = session::sso(session).await?;
@@ -107,6 +110,9 @@ pub(super) async fn proceed(
             );
         }
         session::save_pending(session, &pending).await?;
+        // The login form's CSRF token now, so the session is written once, not again
+        // when the form is shown.
+        session::csrf_token(session).await?;
         return Ok(Redirect::to(&format!("/login?request_id={}", pending.id)).into_response());
     }
     let Some(sso) = sso else {

@@ -51,10 +51,18 @@ impl ClientCache {
             }
             return Ok(None);
         };
+        Ok(Some(self.insert(client)))
+    }
+
+    /// Caches a client just read from the store.
+    pub fn insert(&self, client: Client) -> Arc<Client> {
         let client = Arc::new(client);
         if let Ok(mut entries) = self.entries.write() {
-            entries.insert(client_id.to_owned(), (Instant::now(), Arc::clone(&client)));
+            entries.insert(
+                client.client_id.clone(),
+                (Instant::now(), Arc::clone(&client)),
+            );
         }
-        Ok(Some(client))
+        client
     }
 }

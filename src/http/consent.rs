@@ -40,8 +40,8 @@ pub async fn get_consent(
         return Err(PageError::BadRequest(expired_request().to_owned()));
     }
     let client = state
-        .store
-        .find_client(&pending.request.client_id)
+        .clients
+        .get(&*state.store, &pending.request.client_id)
         .await?
         .ok_or_else(|| PageError::BadRequest("The client is not known.".to_owned()))?;
     let csrf = session::csrf_token(&session).await?;

@@ -87,10 +87,13 @@ impl RequestContext {
         let pending = session::load_pending(session, request_id)
             .await?
             .ok_or_else(|| PageError::BadRequest(expired_request().to_owned()))?;
-        let client = state.store.find_client(&pending.request.client_id).await?;
+        let client = state
+            .clients
+            .get(&*state.store, &pending.request.client_id)
+            .await?;
         Ok(Self {
             client_name: client.as_ref().map(|c| c.name.clone()),
-            client_host: client.and_then(|c| c.host_id),
+            client_host: client.and_then(|c| c.host_id.clone()),
             login_hint: pending.request.login_hint,
         })
     }
@@ -145,23 +148,14 @@ pub async fn post_login(
     };
     let user_id = authenticated.user_id;
     // A client bound to a host admits its members only; otherwise every host of the user.
-    let hosts: Vec<_> = state
-        .store
-        .user_hosts(&user_id)
-        .await?
+    let hosts: Vec<_> = authenticated
+        .hosts
         .into_iter()
         .filter(|h| {
             context
                 .client_host
                 .as_ref()
                 .is_none_or(|wanted| *wanted == h.host_id)
-        })
-        // A directory sign-in is for the directory's host.
-        .filter(|h| {
-            authenticated
-                .host_id
-                .as_ref()
-                .is_none_or(|d| *d == h.host_id)
         })
         .collect();
     match hosts.as_slice() {

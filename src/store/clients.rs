@@ -90,7 +90,7 @@ impl ClientStore for SqlStore {
         .bind(flag(c.require_pkce))
         .bind(flag(c.profile_in_id_token))
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(on_unique("a client with this id"))?;
         Ok(())
@@ -118,7 +118,7 @@ impl ClientStore for SqlStore {
         )
         .bind(secret_hash.as_str())
         .bind(client_id)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("confidential client"));

@@ -52,7 +52,7 @@ impl ConsentStore for SqlStore {
         .bind(client_id)
         .bind(merged.to_string())
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }

@@ -159,7 +159,7 @@ impl GrantStore for SqlStore {
         .bind(&r.sid)
         .bind(&r.amr)
         .bind(code.expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -174,7 +174,7 @@ impl GrantStore for SqlStore {
             .bind(now)
             .bind(code_hash)
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await?;
         if let Some(record) = redeemed {
             return Ok(CodeUse::Redeemed(Box::new(record)));
@@ -263,7 +263,7 @@ impl GrantStore for SqlStore {
             .bind(token_hash)
             .bind(client_id)
             .bind(now)
-            .fetch_optional(&self.pool)
+            .fetch_optional(&self.writer)
             .await?;
         if let Some(record) = rotated {
             return Ok(RefreshUse::Rotated(record));
@@ -323,7 +323,7 @@ impl GrantStore for SqlStore {
         .bind(jti)
         .bind(expires_at)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -354,7 +354,7 @@ impl GrantStore for SqlStore {
         ] {
             purged += sqlx::query(sql)
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?
                 .rows_affected();
         }

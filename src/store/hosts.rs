@@ -5,7 +5,7 @@ use sqlx::FromRow;
 
 use super::{on_unique, SqlStore, StoreResult};
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
 pub struct Host {
     pub host_id: String,
     pub domain: String,
@@ -41,7 +41,7 @@ impl HostStore for SqlStore {
         .bind(&host.domain)
         .bind(&host.name)
         .bind(now)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(on_unique("a host with this id or domain"))?;
         Ok(())

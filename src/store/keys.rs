@@ -63,7 +63,7 @@ impl KeyStore for SqlStore {
         .bind(key.activated_at)
         .bind(key.retired_at)
         .bind(key.remove_after)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await
         .map_err(on_unique("a key with this kid"))?;
         Ok(())
@@ -92,7 +92,7 @@ impl KeyStore for SqlStore {
         Ok(
             sqlx::query("DELETE FROM signing_key_t WHERE state = 'retired' AND remove_after < $1")
                 .bind(now)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?
                 .rows_affected(),
         )

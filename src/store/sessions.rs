@@ -23,7 +23,7 @@ impl SessionRows for SqlStore {
             .bind(id)
             .bind(data)
             .bind(expires_at)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await
             .map_err(on_unique("session"))?;
         Ok(())
@@ -38,7 +38,7 @@ impl SessionRows for SqlStore {
         .bind(id)
         .bind(data)
         .bind(expires_at)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(())
     }
@@ -56,7 +56,7 @@ impl SessionRows for SqlStore {
     async fn delete_session(&self, id: &str) -> StoreResult<()> {
         sqlx::query("DELETE FROM session_t WHERE session_id = $1")
             .bind(id)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

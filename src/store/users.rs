@@ -165,7 +165,7 @@ impl UserStore for SqlStore {
                 .bind(password_hash)
                 .bind(now)
                 .bind(user_id)
-                .execute(&self.pool)
+                .execute(&self.writer)
                 .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound("user"));

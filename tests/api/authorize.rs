@@ -159,9 +159,13 @@ async fn sign_in_and_consent_return_a_code_with_state_and_iss() {
 #[tokio::test]
 async fn pages_carry_security_headers() {
     let app = spawn_app().await;
-    let page = app
-        .follow(app.get_authorize(&app.authorize_params()).await)
-        .await;
+    let redirect = app.get_authorize(&app.authorize_params()).await;
+    // The session (pending request and CSRF token) starts at the authorization request.
+    let cookie = redirect.headers()["set-cookie"]
+        .to_str()
+        .unwrap()
+        .to_lowercase();
+    let page = app.follow(redirect).await;
     let h = page.headers();
     let csp = h["content-security-policy"].to_str().unwrap();
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
@@ -169,7 +173,6 @@ async fn pages_carry_security_headers() {
     assert_eq!(h["referrer-policy"], "no-referrer");
     assert_eq!(h["cache-control"], "no-store");
     assert_eq!(h["x-frame-options"], "DENY");
-    let cookie = h["set-cookie"].to_str().unwrap().to_lowercase();
     assert!(
         cookie.contains("httponly") && cookie.contains("samesite=lax"),
         "{cookie}"
