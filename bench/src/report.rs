@@ -372,26 +372,37 @@ const LIMITS: &str = "
 
 Profiled with `perf record` on the tessera process under each load.
 
-- **Full sign-ins** (44% of the argon2id rate in the run above). About 60% of the
-  samples were argon2, 26% kernel time: thread hand-offs to sqlx's SQLite worker
-  (~20k context switches/s) and page faults from argon2 allocating its 19 MiB for every
-  verification. Since that run, each hashing thread keeps its argon2 memory (not yet
-  measured here). What remains: a sign-in is six to eight HTTP round trips and a dozen
-  session and grant writes besides argon2, and the RustCrypto argon2 runs about 20%
-  slower than the C implementation the peer uses (113 against 144 verifications/s on an
-  idle machine).
-- **Other endpoints while sign-ins saturate the hash pool** (p99 3.4–3.6× idle; goal 2×;
-  the peer: 9–26×). On two cores the hash pool (one thread per core) competes with the
-  request workers. The remedy not yet made: argon2 on dedicated threads at a lower OS
-  priority, so that requests preempt hashing while hashing still takes every idle cycle.
-- **Peak memory** (~580 MiB after sign-ins): argon2's per-call allocation, which the
-  allocator keeps; the per-thread memory above removes it.
-- **Refresh on SQLite** (p99 491 ms, p50 32 ms): every refresh writes in one
-  transaction, and SQLite has one writer. PostgreSQL's p99 is 57 ms.
+- **Full sign-ins.** About three quarters of the process's samples are argon2. The rest,
+  per sign-in: two RS256 signatures (ID token and access token, ~6% of the samples on
+  this machine, whose RSA signing is slow), kernel time for eight loopback HTTP round
+  trips and the thread hand-offs to sqlx's SQLite workers and to the hash pool (~10%),
+  SQLite and allocation (~5%), and the sign-in driver, which runs on the same two
+  cores. What was done, in the order of what the profiles showed:
+  - each hashing thread keeps its argon2 memory instead of allocating 19 MiB per
+    verification (page faults were a quarter of the samples; the peak memory fell
+    from ~580 MiB to ~70 MiB);
+  - SQLite writes queue for one writer connection instead of racing for the lock, where
+    the losers slept in SQLite's busy handler with the CPU idle (the refresh case's p99
+    fell from ~490 ms to under 100 ms);
+  - the steps after `/authorize` take the client from the cache, a local sign-in reads
+    the user's hosts once, and showing the login form writes nothing;
+  - release builds use fat LTO and one codegen unit (about 15% more sign-ins/s).
+
+  The ratio moves by several points between runs on this shared machine: the argon2
+  rate itself varies by ±8% from one measurement to the next (see the limits table).
+- **Other endpoints while sign-ins saturate the hash pool.** Hashing runs on threads of
+  its own at a lower OS priority (niceness +10, capped at 19), which took the p99 ratio
+  from 3.4–3.6× to about 1.4–2×. What is left is the sign-ins' own work at the
+  requests' priority (pages, session writes, two RSA signatures per sign-in) and the
+  driver, which compete with the probe for the two cores. The next step would be the
+  `SCHED_IDLE` policy for the hashing threads (preempted at once by any other thread);
+  it also lets a flood of cheap requests starve sign-ins, so it was not taken.
+- **Refresh.** Every refresh writes in one transaction (rotate the old token, insert
+  the new one), and SQLite has one writer; the peer keeps its tokens in process memory.
 - **Sign-ins failing on PostgreSQL** (\"this sign-in request has expired\", a handful per
-  run): sqlx 0.8.6 returns a connection still inside a transaction to the pool when a
-  `begin` is cancelled (a client going away). Since that run, transactions begin in a
-  task of their own.
+  run in an earlier run): sqlx 0.8.6 returns a connection still inside a transaction to
+  the pool when a `begin` is cancelled (a client going away). Transactions now begin in a
+  task of their own; no sign-in has failed since.
 ";
 
 const NOTES: &str = "
