@@ -386,17 +386,19 @@ Profiled with `perf record` on the tessera process under each load.
     fell from ~490 ms to under 100 ms);
   - the steps after `/authorize` take the client from the cache, a local sign-in reads
     the user's hosts once, and showing the login form writes nothing;
-  - release builds use fat LTO and one codegen unit (about 15% more sign-ins/s).
+  - release builds use fat LTO and one codegen unit (59 sign-ins/s before, 65–68
+    after, in the measurements made while profiling).
 
   The ratio moves by several points between runs on this shared machine: the argon2
-  rate itself varies by ±8% from one measurement to the next (see the limits table).
+  rate itself varied by up to 12% between the start and the end of one run (see the
+  limits table), so the same sign-in rate reads as 72% or 81%.
 - **Other endpoints while sign-ins saturate the hash pool.** Hashing runs on threads of
   its own at a lower OS priority (niceness +10, capped at 19), which took the p99 ratio
-  from 3.4–3.6× to about 1.4–2×. What is left is the sign-ins' own work at the
-  requests' priority (pages, session writes, two RSA signatures per sign-in) and the
-  driver, which compete with the probe for the two cores. The next step would be the
-  `SCHED_IDLE` policy for the hashing threads (preempted at once by any other thread);
-  it also lets a flood of cheap requests starve sign-ins, so it was not taken.
+  from 3.4–3.6× to 1.4–2×. What is left is queueing behind the sign-ins' own work on
+  the request workers, at the requests' priority: a code exchange signs two RS256
+  tokens (about 2 ms on this machine), and the pages and session writes come on top,
+  besides the driver on the same cores. A lower policy for the hashing threads
+  (`SCHED_IDLE`) would not shorten that queue.
 - **Refresh.** Every refresh writes in one transaction (rotate the old token, insert
   the new one), and SQLite has one writer; the peer keeps its tokens in process memory.
 - **Sign-ins failing on PostgreSQL** (\"this sign-in request has expired\", a handful per
