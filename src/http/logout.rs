@@ -106,6 +106,7 @@ pub struct ConfirmForm {
 }
 
 pub async fn post_confirm(
+    State(state): State<AppState>,
     session: Session,
     Form(form): Form<ConfirmForm>,
 ) -> Result<Response, PageError> {
@@ -121,7 +122,13 @@ pub async fn post_confirm(
         );
     }
     if let Some(sso) = session::sso(&session).await? {
-        tracing::info!(user_id = %sso.user_id, "signed out");
+        // The session's grants end with it; offline_access ones were granted to outlive
+        // it (OpenID Connect Core §11).
+        let families = state
+            .revocations
+            .revoke_session(&*state.store, &sso.sid, state.now())
+            .await?;
+        tracing::info!(user_id = %sso.user_id, families, "signed out");
     }
     // Ends the SSO session: the row is deleted and the cookie cleared.
     session.flush().await?;

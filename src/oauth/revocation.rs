@@ -71,6 +71,17 @@ impl RevocationList {
         self.sync(store, now).await
     }
 
+    /// Revokes the grants of an ended SSO session (all but `offline_access` ones) and
+    /// syncs; answers how many token families were revoked.
+    ///
+    /// # Errors
+    /// When the store fails.
+    pub async fn revoke_session(&self, store: &dyn Store, sid: &str, now: i64) -> StoreResult<u64> {
+        let families = store.revoke_session_families(sid, now).await?;
+        self.sync(store, now).await?;
+        Ok(families)
+    }
+
     /// Revokes one access token and syncs.
     ///
     /// # Errors

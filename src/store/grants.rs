@@ -8,7 +8,7 @@
 use async_trait::async_trait;
 use sqlx::FromRow;
 
-use super::{SqlStore, StoreResult};
+use super::{flag, SqlStore, StoreResult};
 
 /// A code to store (RFC 6749 §4.1.2) with what the token request will need.
 #[derive(Clone, Debug)]
@@ -95,6 +95,10 @@ pub struct NewFamily<'a> {
     pub client_id: &'a str,
     pub user_id: &'a str,
     pub expires_at: i64,
+    /// The SSO session the grant was made in.
+    pub sid: &'a str,
+    /// Granted `offline_access`: the family outlives the session.
+    pub offline: bool,
 }
 
 #[async_trait]
@@ -119,6 +123,9 @@ pub trait GrantStore: Send + Sync {
     ) -> StoreResult<Option<RefreshStatus>>;
     /// Revokes a family: its refresh tokens and the access tokens it issued.
     async fn revoke_family(&self, family_id: &str, now: i64) -> StoreResult<()>;
+    /// Revokes the families issued in the SSO session `sid`, except those granted
+    /// `offline_access`; answers how many were revoked.
+    async fn revoke_session_families(&self, sid: &str, now: i64) -> StoreResult<u64>;
     /// Revokes one access token by its `jti` until it would have expired anyway.
     async fn revoke_access_token(&self, jti: &str, expires_at: i64, now: i64) -> StoreResult<()>;
     /// The access tokens revoked at or after `since` that have not expired by `now`:
@@ -195,14 +202,16 @@ impl GrantStore for SqlStore {
         let mut tx = self.begin_write().await?;
         if let Some(family) = &issuance.new_family {
             sqlx::query(
-                "INSERT INTO token_family_t (family_id, client_id, user_id, created_at, expires_at) \
-                 VALUES ($1, $2, $3, $4, $5)",
+                "INSERT INTO token_family_t (family_id, client_id, user_id, created_at, expires_at, \
+                 sid, offline) VALUES ($1, $2, $3, $4, $5, $6, $7)",
             )
             .bind(issuance.family_id)
             .bind(family.client_id)
             .bind(family.user_id)
             .bind(now)
             .bind(family.expires_at)
+            .bind(family.sid)
+            .bind(flag(family.offline))
             .execute(&mut *tx)
             .await?;
         }
@@ -313,6 +322,29 @@ impl GrantStore for SqlStore {
         .await?;
         tx.commit().await?;
         Ok(())
+    }
+
+    async fn revoke_session_families(&self, sid: &str, now: i64) -> StoreResult<u64> {
+        let mut tx = self.begin_write().await?;
+        // The access tokens first, while their families are still unrevoked.
+        sqlx::query(
+            "UPDATE access_token_t SET revoked = 1, revoked_at = $1 WHERE revoked = 0 \
+             AND family_id IN (SELECT family_id FROM token_family_t \
+             WHERE sid = $2 AND offline = 0 AND revoked = 0)",
+        )
+        .bind(now)
+        .bind(sid)
+        .execute(&mut *tx)
+        .await?;
+        let families = sqlx::query(
+            "UPDATE token_family_t SET revoked = 1 WHERE sid = $1 AND offline = 0 AND revoked = 0",
+        )
+        .bind(sid)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        tx.commit().await?;
+        Ok(families)
     }
 
     async fn revoke_access_token(&self, jti: &str, expires_at: i64, now: i64) -> StoreResult<()> {

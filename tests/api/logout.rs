@@ -1,6 +1,9 @@
 use reqwest::StatusCode;
 
-use crate::helpers::{hidden_field, location, query_of, spawn_app, LOGOUT_URI};
+use crate::helpers::{
+    assert_oauth_error, hidden_field, location, query_of, spawn_app, TestApp, LOGOUT_URI,
+    REDIRECT_URI, VERIFIER,
+};
 
 #[tokio::test]
 async fn logout_confirms_ends_the_session_and_returns_state() {
@@ -130,4 +133,54 @@ async fn the_confirmation_needs_its_csrf_token() {
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+/// Signing out ends the grants made in that session: their refresh tokens stop working
+/// and their access tokens become inactive. A grant with offline_access outlives it
+/// (OpenID Connect Core §11).
+#[tokio::test]
+async fn logging_out_ends_the_sessions_grants_but_not_offline_ones() {
+    let app = spawn_app().await;
+    let online = app.tokens().await;
+    let mut params = app.authorize_params();
+    params.retain(|(k, _)| *k != "scope");
+    params.push(("scope", "openid offline_access".into()));
+    let response = app.sign_in_through(app.get_authorize(&params).await).await;
+    let code = query_of(&location(&response))["code"].clone();
+    let response = app
+        .post_token(&[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("redirect_uri", REDIRECT_URI),
+            ("code_verifier", VERIFIER),
+        ])
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let offline: serde_json::Value = response.json().await.unwrap();
+
+    let page = app.browser.get(app.url("/logout")).send().await.unwrap();
+    let csrf = hidden_field(&page.text().await.unwrap(), "csrf").unwrap();
+    let response = app
+        .browser
+        .post(app.url("/logout/confirm"))
+        .form(&[("csrf", csrf.as_str()), ("decision", "yes")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::OK);
+
+    let ended = app_refresh(&app, online["refresh_token"].as_str().unwrap()).await;
+    assert_oauth_error(ended, StatusCode::BAD_REQUEST, "invalid_grant").await;
+    let access = online["access_token"].as_str().unwrap();
+    assert_eq!(app.introspect(access).await["active"], false);
+
+    let kept = app_refresh(&app, offline["refresh_token"].as_str().unwrap()).await;
+    assert_eq!(kept.status(), StatusCode::OK);
+    let access = offline["access_token"].as_str().unwrap();
+    assert_eq!(app.introspect(access).await["active"], true);
+}
+
+async fn app_refresh(app: &TestApp, token: &str) -> reqwest::Response {
+    app.post_token(&[("grant_type", "refresh_token"), ("refresh_token", token)])
+        .await
 }

@@ -226,6 +226,8 @@ async fn issue_for_user(
                     client_id: &client.client_id,
                     user_id: grant.user_id,
                     expires_at: refresh_expires.max(access.expires_at),
+                    sid: grant.sid,
+                    offline: grant.scopes.contains("offline_access"),
                 }),
                 family_id: grant.family_id,
                 refresh: refresh
