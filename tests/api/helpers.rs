@@ -554,10 +554,15 @@ impl TestApp {
     /// Exchanges a code from `code()` for tokens.
     pub async fn tokens(&self) -> serde_json::Value {
         let code = self.code().await;
+        self.exchange(&code).await
+    }
+
+    /// Exchanges a code of a request made with `VERIFIER` for tokens.
+    pub async fn exchange(&self, code: &str) -> serde_json::Value {
         let response = self
             .post_token(&[
                 ("grant_type", "authorization_code"),
-                ("code", &code),
+                ("code", code),
                 ("redirect_uri", REDIRECT_URI),
                 ("code_verifier", VERIFIER),
             ])

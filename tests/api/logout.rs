@@ -2,7 +2,6 @@ use reqwest::StatusCode;
 
 use crate::helpers::{
     assert_oauth_error, hidden_field, location, query_of, spawn_app, TestApp, LOGOUT_URI,
-    REDIRECT_URI, VERIFIER,
 };
 
 #[tokio::test]
@@ -24,14 +23,7 @@ async fn logout_confirms_ends_the_session_and_returns_state() {
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.unwrap();
     assert!(html.contains("Sign out?"));
-    let csrf = hidden_field(&html, "csrf").unwrap();
-    let response = app
-        .browser
-        .post(app.url("/logout/confirm"))
-        .form(&[("csrf", csrf.as_str()), ("decision", "yes")])
-        .send()
-        .await
-        .unwrap();
+    let response = confirm(&app, &html).await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     let to = location(&response);
     assert!(to.starts_with(LOGOUT_URI));
@@ -146,27 +138,10 @@ async fn logging_out_ends_the_sessions_grants_but_not_offline_ones() {
     params.retain(|(k, _)| *k != "scope");
     params.push(("scope", "openid offline_access".into()));
     let response = app.sign_in_through(app.get_authorize(&params).await).await;
-    let code = query_of(&location(&response))["code"].clone();
-    let response = app
-        .post_token(&[
-            ("grant_type", "authorization_code"),
-            ("code", &code),
-            ("redirect_uri", REDIRECT_URI),
-            ("code_verifier", VERIFIER),
-        ])
-        .await;
-    assert_eq!(response.status(), StatusCode::OK);
-    let offline: serde_json::Value = response.json().await.unwrap();
+    let offline = app.exchange(&query_of(&location(&response))["code"]).await;
 
     let page = app.browser.get(app.url("/logout")).send().await.unwrap();
-    let csrf = hidden_field(&page.text().await.unwrap(), "csrf").unwrap();
-    let response = app
-        .browser
-        .post(app.url("/logout/confirm"))
-        .form(&[("csrf", csrf.as_str()), ("decision", "yes")])
-        .send()
-        .await
-        .unwrap();
+    let response = confirm(&app, &page.text().await.unwrap()).await;
     assert_eq!(response.status(), StatusCode::OK);
 
     let ended = app_refresh(&app, online["refresh_token"].as_str().unwrap()).await;
@@ -178,6 +153,17 @@ async fn logging_out_ends_the_sessions_grants_but_not_offline_ones() {
     assert_eq!(kept.status(), StatusCode::OK);
     let access = offline["access_token"].as_str().unwrap();
     assert_eq!(app.introspect(access).await["active"], true);
+}
+
+/// Answers "yes" on the logout confirmation page `html`.
+async fn confirm(app: &TestApp, html: &str) -> reqwest::Response {
+    let csrf = hidden_field(html, "csrf").unwrap();
+    app.browser
+        .post(app.url("/logout/confirm"))
+        .form(&[("csrf", csrf.as_str()), ("decision", "yes")])
+        .send()
+        .await
+        .unwrap()
 }
 
 async fn app_refresh(app: &TestApp, token: &str) -> reqwest::Response {
