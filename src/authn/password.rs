@@ -121,9 +121,9 @@ fn verify_with_reused_memory(password: &str, parsed: &PasswordHash<'_>) -> Optio
 /// a worker in the kernel's fair scheduler.
 const HASH_NICENESS: i32 = 10;
 
-/// Verifies and hashes passwords on the hash pool, at most `limit` at a time (running
-/// or queued), so a burst of sign-ins waits its turn in a fair queue rather than piling
-/// up work (and each run holds 19 MiB).
+/// Verifies and hashes passwords on the hash pool, one job per hashing thread at a time:
+/// a burst of sign-ins waits its turn in a fair queue (the semaphore's) rather than
+/// piling up work in the pool.
 #[derive(Clone, Debug)]
 pub struct PasswordVerifier {
     permits: Arc<Semaphore>,
