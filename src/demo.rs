@@ -4,7 +4,7 @@
 use crate::config::Config;
 use crate::domain::secret::random_id;
 use crate::domain::{Client, ClientType, RedirectUri, Scopes, Secret};
-use crate::store::{NewClient, NewHost, NewUser, Store};
+use crate::store::{NewHost, NewUser, Store};
 
 pub const DEMO_CLIENT_ID: &str = "demo-app";
 pub const DEMO_EMAIL: &str = "demo@tessera.local";
@@ -56,7 +56,7 @@ pub async fn ensure(store: &dyn Store, config: &Config, now: i64) -> anyhow::Res
         host_id: Some(host_id.clone()),
         profile_in_id_token: true,
     };
-    store.create_client(&NewClient { client }, now).await?;
+    store.create_client(&client, now).await?;
     let password = Secret::generate();
     let hash = crate::authn::hash_password(password.expose())?;
     store

@@ -8,7 +8,7 @@ use crate::config::Config;
 use crate::domain::import::ClientDoc;
 use crate::domain::secret::random_id;
 use crate::domain::{RedirectUri, Secret};
-use crate::store::{ClientStore, HostStore, NewClient};
+use crate::store::{ClientStore, HostStore};
 
 #[derive(Debug, Subcommand)]
 pub enum ClientCommand {
@@ -96,14 +96,7 @@ pub async fn run(config: &Config, cmd: ClientCommand) -> anyhow::Result<()> {
             }
             .to_client(host_id)
             .map_err(|e| anyhow::anyhow!(e))?;
-            store
-                .create_client(
-                    &NewClient {
-                        client: client.clone(),
-                    },
-                    now(),
-                )
-                .await?;
+            store.create_client(&client, now()).await?;
             println!("client_id:     {}", client.client_id);
             if let Some(secret) = secret {
                 println!("client_secret: {}", secret.expose());

@@ -6,12 +6,6 @@ use sqlx::FromRow;
 use super::{flag, join_lines, on_unique, split_lines, SqlStore, StoreError, StoreResult};
 use crate::domain::{Client, ClientType, RedirectUri, Scopes, TokenHash};
 
-/// A client to register; the secret, if any, is already hashed.
-#[derive(Clone, Debug)]
-pub struct NewClient {
-    pub client: Client,
-}
-
 #[derive(FromRow)]
 struct ClientRow {
     client_id: String,
@@ -59,7 +53,7 @@ const CLIENT_COLUMNS: &str = "client_id, host_id, name, client_type, secret_hash
 
 #[async_trait]
 pub trait ClientStore: Send + Sync {
-    async fn create_client(&self, client: &NewClient, now: i64) -> StoreResult<()>;
+    async fn create_client(&self, client: &Client, now: i64) -> StoreResult<()>;
     async fn find_client(&self, client_id: &str) -> StoreResult<Option<Client>>;
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
     async fn set_client_secret(&self, client_id: &str, secret_hash: &TokenHash) -> StoreResult<()>;
@@ -67,8 +61,7 @@ pub trait ClientStore: Send + Sync {
 
 #[async_trait]
 impl ClientStore for SqlStore {
-    async fn create_client(&self, new: &NewClient, now: i64) -> StoreResult<()> {
-        let c = &new.client;
+    async fn create_client(&self, c: &Client, now: i64) -> StoreResult<()> {
         let uris = |list: &[RedirectUri]| {
             join_lines(&list.iter().map(RedirectUri::as_str).collect::<Vec<_>>())
         };

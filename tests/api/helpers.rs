@@ -15,7 +15,7 @@ use tessera::domain::secret::random_id;
 use tessera::domain::{Client, ClientType, RedirectUri, Scopes, Secret};
 use tessera::http::AppState;
 use tessera::oauth::pkce;
-use tessera::store::{NewClient, NewHost, NewUser};
+use tessera::store::{NewHost, NewUser};
 
 pub const REDIRECT_URI: &str = "https://rp.example/callback";
 pub const LOGOUT_URI: &str = "https://rp.example/logged-out";
@@ -124,9 +124,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     state
         .store
         .create_client(
-            &NewClient {
-                client: client(&client_id, ClientType::Confidential, Some(&secret)),
-            },
+            &client(&client_id, ClientType::Confidential, Some(&secret)),
             now,
         )
         .await
@@ -134,12 +132,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     let public_client_id = random_id();
     state
         .store
-        .create_client(
-            &NewClient {
-                client: client(&public_client_id, ClientType::Public, None),
-            },
-            now,
-        )
+        .create_client(&client(&public_client_id, ClientType::Public, None), now)
         .await
         .expect("public client");
 
@@ -451,7 +444,7 @@ impl TestApp {
         c.profile_in_id_token = profile_in_id_token;
         self.state
             .store
-            .create_client(&NewClient { client: c }, self.state.now())
+            .create_client(&c, self.state.now())
             .await
             .expect("client");
         (id, secret.expose().to_owned())
