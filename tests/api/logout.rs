@@ -9,17 +9,15 @@ async fn logout_confirms_ends_the_session_and_returns_state() {
     let app = spawn_app().await;
     let tokens = app.tokens().await;
     let id_token = tokens["id_token"].as_str().unwrap();
-    let response = app
-        .browser
-        .get(app.url("/logout"))
-        .query(&[
+    let response = logout_page(
+        &app,
+        &[
             ("id_token_hint", id_token),
             ("post_logout_redirect_uri", LOGOUT_URI),
             ("state", "bye"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::OK);
     let html = response.text().await.unwrap();
     assert!(html.contains("Sign out?"));
@@ -40,39 +38,29 @@ async fn an_unregistered_post_logout_redirect_uri_is_refused() {
     let app = spawn_app().await;
     let tokens = app.tokens().await;
     let id_token = tokens["id_token"].as_str().unwrap();
-    let response = app
-        .browser
-        .get(app.url("/logout"))
-        .query(&[
+    let response = logout_page(
+        &app,
+        &[
             ("id_token_hint", id_token),
             ("post_logout_redirect_uri", "https://evil.example/"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
     assert!(response.headers().get("location").is_none());
     // Without any client to check it against, too.
-    let response = app
-        .browser
-        .get(app.url("/logout"))
-        .query(&[("post_logout_redirect_uri", LOGOUT_URI)])
-        .send()
-        .await
-        .unwrap();
+    let response = logout_page(&app, &[("post_logout_redirect_uri", LOGOUT_URI)]).await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn a_forged_id_token_hint_is_refused() {
     let app = spawn_app().await;
-    let response = app
-        .browser
-        .get(app.url("/logout"))
-        .query(&[("id_token_hint", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")])
-        .send()
-        .await
-        .unwrap();
+    let response = logout_page(
+        &app,
+        &[("id_token_hint", "eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.")],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
 
@@ -81,33 +69,29 @@ async fn a_client_id_that_disagrees_with_the_hint_is_refused() {
     let app = spawn_app().await;
     let tokens = app.tokens().await;
     let id_token = tokens["id_token"].as_str().unwrap();
-    let response = app
-        .browser
-        .get(app.url("/logout"))
-        .query(&[
+    let response = logout_page(
+        &app,
+        &[
             ("id_token_hint", id_token),
             ("client_id", app.public_client_id.as_str()),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::BAD_REQUEST);
 }
 
 #[tokio::test]
 async fn logging_out_without_a_session_redirects_at_once() {
     let app = spawn_app().await;
-    let response = app
-        .browser
-        .get(app.url("/logout"))
-        .query(&[
+    let response = logout_page(
+        &app,
+        &[
             ("client_id", app.client_id.as_str()),
             ("post_logout_redirect_uri", LOGOUT_URI),
             ("state", "s"),
-        ])
-        .send()
-        .await
-        .unwrap();
+        ],
+    )
+    .await;
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(location(&response), format!("{LOGOUT_URI}?state=s"));
 }
@@ -116,7 +100,7 @@ async fn logging_out_without_a_session_redirects_at_once() {
 async fn the_confirmation_needs_its_csrf_token() {
     let app = spawn_app().await;
     app.tokens().await;
-    app.browser.get(app.url("/logout")).send().await.unwrap();
+    logout_page(&app, &[]).await;
     let response = app
         .browser
         .post(app.url("/logout/confirm"))
@@ -140,7 +124,7 @@ async fn logging_out_ends_the_sessions_grants_but_not_offline_ones() {
     let response = app.sign_in_through(app.get_authorize(&params).await).await;
     let offline = app.exchange(&query_of(&location(&response))["code"]).await;
 
-    let page = app.browser.get(app.url("/logout")).send().await.unwrap();
+    let page = logout_page(&app, &[]).await;
     let response = confirm(&app, &page.text().await.unwrap()).await;
     assert_eq!(response.status(), StatusCode::OK);
 
@@ -153,6 +137,16 @@ async fn logging_out_ends_the_sessions_grants_but_not_offline_ones() {
     assert_eq!(kept.status(), StatusCode::OK);
     let access = offline["access_token"].as_str().unwrap();
     assert_eq!(app.introspect(access).await["active"], true);
+}
+
+/// The end-session endpoint, by GET with `query`, in the app's browser.
+async fn logout_page(app: &TestApp, query: &[(&str, &str)]) -> reqwest::Response {
+    app.browser
+        .get(app.url("/logout"))
+        .query(query)
+        .send()
+        .await
+        .unwrap()
 }
 
 /// Answers "yes" on the logout confirmation page `html`.
