@@ -1,11 +1,11 @@
 //! The authorization endpoint (RFC 6749 §3.1, OpenID Connect Core §3.1.2), GET and
-//! POST alike, and its continuation once the user has signed in or consented.
+//! POST alike, and `proceed`, which the login and consent pages re-enter once the user
+//! has signed in or consented.
 
 use axum::body::Bytes;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use axum::http::{Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Redirect, Response};
-use serde::Deserialize;
 use tower_sessions::Session;
 
 use super::error::PageError;
@@ -62,23 +62,6 @@ pub async fn authorize(
 
 fn untrusted(e: UntrustedRequest) -> PageError {
     PageError::BadRequest(e.to_string())
-}
-
-#[derive(Deserialize)]
-pub struct ContinueQuery {
-    request_id: String,
-}
-
-/// Where the login and consent pages send the browser back to.
-pub async fn get_continue(
-    State(state): State<AppState>,
-    session: Session,
-    Query(q): Query<ContinueQuery>,
-) -> Result<Response, PageError> {
-    let pending = session::load_pending(&session, &q.request_id)
-        .await?
-        .ok_or_else(|| PageError::BadRequest(expired_request().to_owned()))?;
-    proceed(&state, &session, pending).await
 }
 
 pub(super) fn expired_request() -> &'static str {

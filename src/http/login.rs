@@ -5,12 +5,12 @@
 
 use axum::extract::{Query, State};
 use axum::http::StatusCode;
-use axum::response::{IntoResponse, Redirect, Response};
+use axum::response::Response;
 use axum::Form;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
-use super::authorize::expired_request;
+use super::authorize::{expired_request, proceed};
 use super::error::PageError;
 use super::pages::{render, LoginPage, MessagePage, SelectHostPage};
 use super::session::{self, SsoSession};
@@ -253,5 +253,10 @@ async fn complete(
             },
         );
     }
-    Ok(Redirect::to(&format!("/authorize/continue?request_id={request_id}")).into_response())
+    // Straight on to what the request still needs (consent, or the code), without a
+    // round trip through `/authorize/continue`.
+    let pending = session::load_pending(session, request_id)
+        .await?
+        .ok_or_else(|| PageError::BadRequest(expired_request().to_owned()))?;
+    proceed(state, session, pending).await
 }

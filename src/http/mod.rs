@@ -61,7 +61,6 @@ pub fn router(state: AppState) -> Router {
             "/authorize",
             get(authorize::authorize).post(authorize::authorize),
         )
-        .route("/authorize/continue", get(authorize::get_continue))
         .route("/login", get(login::get_login).post(login::post_login))
         .route("/login/host", post(login::post_select_host))
         .route(

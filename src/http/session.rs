@@ -165,6 +165,10 @@ pub async fn save_pending(
 ) -> Result<(), PageError> {
     let mut all: HashMap<String, PendingAuthorization> =
         session.get(PENDING).await?.unwrap_or_default();
+    // A request never changes once saved: saving it again would only rewrite the session.
+    if all.contains_key(&pending.id) {
+        return Ok(());
+    }
     if all.len() >= MAX_PENDING {
         if let Some(oldest) = all
             .values()
