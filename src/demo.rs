@@ -55,6 +55,8 @@ pub async fn ensure(store: &dyn Store, config: &Config, now: i64) -> anyhow::Res
         require_pkce: true,
         host_id: Some(host_id.clone()),
         profile_in_id_token: true,
+        // The demo shows the consent page, as a third-party client would.
+        skip_consent: false,
     };
     store.create_client(&client, now).await?;
     let password = Secret::generate();

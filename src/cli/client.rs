@@ -41,6 +41,10 @@ pub enum ClientCommand {
         /// Put the security profile into ID tokens and userinfo too.
         #[arg(long)]
         profile_in_id_token: bool,
+        /// A first-party client: its users are not asked to consent (except to
+        /// offline_access, and when the client sends prompt=consent).
+        #[arg(long)]
+        skip_consent: bool,
         /// The client id (default: a random one).
         #[arg(long)]
         id: Option<String>,
@@ -67,6 +71,7 @@ pub async fn run(config: &Config, cmd: ClientCommand) -> anyhow::Result<()> {
             host,
             no_pkce,
             profile_in_id_token,
+            skip_consent,
             id,
         } => {
             let host_id = match host {
@@ -93,6 +98,7 @@ pub async fn run(config: &Config, cmd: ClientCommand) -> anyhow::Result<()> {
                 host: None,
                 require_pkce: public || !no_pkce,
                 profile_in_id_token,
+                skip_consent,
             }
             .to_client(host_id)
             .map_err(|e| anyhow::anyhow!(e))?;

@@ -51,6 +51,10 @@ pub struct Client {
     pub host_id: Option<String>,
     /// Whether the profile claims also go into ID tokens and userinfo.
     pub profile_in_id_token: bool,
+    /// A first-party client: the operator has consented for its users, so the consent
+    /// page is not shown, except for `offline_access` (OpenID Connect Core §11: the user
+    /// must consent to a grant that outlives the session) and for `prompt=consent`.
+    pub skip_consent: bool,
 }
 
 impl Client {
@@ -62,6 +66,14 @@ impl Client {
     #[must_use]
     pub fn is_public(&self) -> bool {
         self.client_type == ClientType::Public
+    }
+
+    /// Whether the user must consent to this scope for this client. A first-party client
+    /// needs it for `offline_access` only: OpenID Connect Core §11 says the OP "MUST
+    /// always obtain consent" to a refresh token that outlives the session.
+    #[must_use]
+    pub fn needs_consent_to(&self, scope: &str) -> bool {
+        !self.skip_consent || scope == "offline_access"
     }
 
     /// PKCE is mandatory for public clients whatever the setting says (RFC 9700 §2.1.1).

@@ -49,6 +49,9 @@ pub struct ClientDoc {
     pub require_pkce: bool,
     #[serde(default)]
     pub profile_in_id_token: bool,
+    /// A first-party client: no consent page (see `Client::skip_consent`).
+    #[serde(default)]
+    pub skip_consent: bool,
 }
 
 fn default_client_type() -> String {
@@ -123,6 +126,7 @@ impl ClientDoc {
             require_pkce: self.require_pkce || client_type == ClientType::Public,
             host_id,
             profile_in_id_token: self.profile_in_id_token,
+            skip_consent: self.skip_consent,
         })
     }
 }

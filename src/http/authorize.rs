@@ -101,11 +101,18 @@ pub(super) async fn proceed(
     let Some(sso) = sso else {
         return Err(PageError::internal("signed-in session vanished"));
     };
-    let granted = state
-        .store
-        .granted_scopes(&sso.user_id, &client.client_id)
-        .await?;
-    let consented = request.scopes().is_subset(&granted);
+    let scopes = request.scopes();
+    let needing_consent: Vec<&str> = scopes
+        .iter()
+        .filter(|s| client.needs_consent_to(s))
+        .collect();
+    let consented = needing_consent.is_empty() || {
+        let granted = state
+            .store
+            .granted_scopes(&sso.user_id, &client.client_id)
+            .await?;
+        needing_consent.iter().all(|s| granted.contains(s))
+    };
     // A consent given after this request arrived answers `prompt=consent`.
     if !consented || (request.prompt.consent && !session_consented_after(session, &pending).await?)
     {

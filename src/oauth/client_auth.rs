@@ -171,6 +171,7 @@ mod tests {
             require_pkce: true,
             host_id: None,
             profile_in_id_token: false,
+            skip_consent: false,
         }
     }
 

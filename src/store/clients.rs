@@ -19,6 +19,7 @@ struct ClientRow {
     scopes: String,
     require_pkce: i64,
     profile_in_id_token: i64,
+    skip_consent: i64,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -41,6 +42,7 @@ impl TryFrom<ClientRow> for Client {
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             require_pkce: row.require_pkce != 0,
             profile_in_id_token: row.profile_in_id_token != 0,
+            skip_consent: row.skip_consent != 0,
             client_id: row.client_id,
             name: row.name,
             host_id: row.host_id,
@@ -49,7 +51,8 @@ impl TryFrom<ClientRow> for Client {
 }
 
 const CLIENT_COLUMNS: &str = "client_id, host_id, name, client_type, secret_hash, redirect_uris, \
-     post_logout_redirect_uris, grant_types, scopes, require_pkce, profile_in_id_token";
+     post_logout_redirect_uris, grant_types, scopes, require_pkce, profile_in_id_token, \
+     skip_consent";
 
 #[async_trait]
 pub trait ClientStore: Send + Sync {
@@ -68,8 +71,8 @@ impl ClientStore for SqlStore {
         sqlx::query(
             "INSERT INTO client_t (client_id, host_id, name, client_type, secret_hash, \
              redirect_uris, post_logout_redirect_uris, grant_types, scopes, require_pkce, \
-             profile_in_id_token, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+             profile_in_id_token, skip_consent, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
         )
         .bind(&c.client_id)
         .bind(&c.host_id)
@@ -82,6 +85,7 @@ impl ClientStore for SqlStore {
         .bind(c.allowed_scopes.to_string())
         .bind(flag(c.require_pkce))
         .bind(flag(c.profile_in_id_token))
+        .bind(flag(c.skip_consent))
         .bind(now)
         .execute(&self.writer)
         .await

@@ -373,13 +373,13 @@ async fn import_client(conn: &mut AnyConnection, c: &ClientDoc, now: i64) -> Sto
         conn,
         sqlx::query(
             "INSERT INTO client_t (client_id, host_id, name, client_type, secret_hash, redirect_uris, \
-             post_logout_redirect_uris, grant_types, scopes, require_pkce, profile_in_id_token, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) ON CONFLICT (client_id) DO UPDATE SET \
+             post_logout_redirect_uris, grant_types, scopes, require_pkce, profile_in_id_token, skip_consent, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (client_id) DO UPDATE SET \
              host_id = excluded.host_id, name = excluded.name, client_type = excluded.client_type, \
              secret_hash = excluded.secret_hash, redirect_uris = excluded.redirect_uris, \
              post_logout_redirect_uris = excluded.post_logout_redirect_uris, grant_types = excluded.grant_types, \
              scopes = excluded.scopes, require_pkce = excluded.require_pkce, \
-             profile_in_id_token = excluded.profile_in_id_token \
+             profile_in_id_token = excluded.profile_in_id_token, skip_consent = excluded.skip_consent \
              WHERE client_t.host_id IS DISTINCT FROM excluded.host_id OR client_t.name IS DISTINCT FROM excluded.name \
                 OR client_t.client_type IS DISTINCT FROM excluded.client_type \
                 OR client_t.secret_hash IS DISTINCT FROM excluded.secret_hash \
@@ -388,7 +388,8 @@ async fn import_client(conn: &mut AnyConnection, c: &ClientDoc, now: i64) -> Sto
                 OR client_t.grant_types IS DISTINCT FROM excluded.grant_types \
                 OR client_t.scopes IS DISTINCT FROM excluded.scopes \
                 OR client_t.require_pkce IS DISTINCT FROM excluded.require_pkce \
-                OR client_t.profile_in_id_token IS DISTINCT FROM excluded.profile_in_id_token",
+                OR client_t.profile_in_id_token IS DISTINCT FROM excluded.profile_in_id_token \
+                OR client_t.skip_consent IS DISTINCT FROM excluded.skip_consent",
         )
         .bind(client.client_id.clone())
         .bind(client.host_id.clone())
@@ -401,6 +402,7 @@ async fn import_client(conn: &mut AnyConnection, c: &ClientDoc, now: i64) -> Sto
         .bind(client.allowed_scopes.to_string())
         .bind(flag(client.require_pkce))
         .bind(flag(client.profile_in_id_token))
+        .bind(flag(client.skip_consent))
         .bind(now),
     )
     .await

@@ -1,7 +1,8 @@
 use reqwest::StatusCode;
+use tessera::domain::{ClientType, Secret};
 
 use crate::helpers::{
-    hidden_field, location, query_of, spawn_app, TestApp, EMAIL, PASSWORD, REDIRECT_URI,
+    client, hidden_field, location, query_of, spawn_app, TestApp, EMAIL, PASSWORD, REDIRECT_URI,
 };
 
 fn with(app: &TestApp, changes: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
@@ -311,6 +312,65 @@ async fn prompt_consent_shows_the_consent_page_again() {
         )
         .await;
     assert!(response.text().await.unwrap().contains("Allow access"));
+}
+
+#[tokio::test]
+async fn a_first_party_client_skips_consent_but_not_for_offline_access_or_prompt_consent() {
+    let app = spawn_app().await;
+    let secret = Secret::generate();
+    let mut first_party = client("first-party", ClientType::Confidential, Some(&secret));
+    first_party.skip_consent = true;
+    app.state
+        .store
+        .create_client(&first_party, app.state.now())
+        .await
+        .unwrap();
+    let params = with(&app, &[("client_id", "first-party")]);
+    let login_page = app.follow(app.get_authorize(&params).await).await;
+    // From the login form straight back to the client with a code.
+    let response = app.submit_login(login_page, EMAIL, PASSWORD).await;
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let to = location(&response);
+    assert!(to.starts_with(REDIRECT_URI), "{to}");
+    assert!(query_of(&to).contains_key("code"), "{to}");
+    // Nothing was recorded as the user's own consent.
+    let granted = app
+        .state
+        .store
+        .granted_scopes(&app.user_id, "first-party")
+        .await
+        .unwrap();
+    assert!(granted.is_empty(), "{granted:?}");
+    // A refresh token that outlives the session needs the user's consent (Core §11),
+    // and prompt=consent asks for it whatever the client.
+    for change in [("scope", "openid offline_access"), ("prompt", "consent")] {
+        let page = app
+            .follow(
+                app.get_authorize(&with(&app, &[("client_id", "first-party"), change]))
+                    .await,
+            )
+            .await;
+        let html = page.text().await.unwrap();
+        assert!(html.contains("Allow access"), "{change:?}: {html}");
+    }
+    let q = redirected_error(
+        &app,
+        &with(
+            &app,
+            &[
+                ("client_id", "first-party"),
+                ("scope", "openid offline_access"),
+                ("prompt", "none"),
+            ],
+        ),
+    )
+    .await;
+    assert_eq!(q["error"], "consent_required");
+    // An ordinary client still shows its consent page to the same signed-in user.
+    let page = app
+        .follow(app.get_authorize(&app.authorize_params()).await)
+        .await;
+    assert!(page.text().await.unwrap().contains("Allow access"));
 }
 
 #[tokio::test]

@@ -115,6 +115,7 @@ async fn every_subcommand_documents_its_flags() {
                 "--scope",
                 "--host",
                 "--no-pkce",
+                "--skip-consent",
             ],
         ),
         (vec!["client", "rotate-secret", "--help"], vec!["CLIENT_ID"]),
@@ -156,6 +157,7 @@ async fn an_operator_sets_up_a_host_a_client_and_a_user() {
         "authorization_code",
         "--grant",
         "client_credentials",
+        "--skip-consent",
     ]);
     let client_id = field(&out, "client_id").to_owned();
     let secret = field(&out, "client_secret").to_owned();
@@ -167,6 +169,10 @@ async fn an_operator_sets_up_a_host_a_client_and_a_user() {
     assert!(
         client.secret_hash.as_ref().unwrap().matches(&secret),
         "the printed secret is the stored one"
+    );
+    assert!(
+        client.skip_consent,
+        "--skip-consent makes a first-party client"
     );
     assert!(
         !format!("{:?}", client.secret_hash).contains(&secret),

@@ -178,6 +178,7 @@ pub fn client(client_id: &str, client_type: ClientType, secret: Option<&Secret>)
         require_pkce: true,
         host_id: None,
         profile_in_id_token: false,
+        skip_consent: false,
     }
 }
 

@@ -731,6 +731,14 @@ async fn clients_are_imported_with_hashed_secrets() {
         .unwrap()
         .unwrap();
     assert!(!format!("{:?}", stored.secret_hash).contains("an-imported-secret-value"));
+    assert!(!stored.skip_consent);
+    let first_party = doc.replace(
+        "host: a.example\n",
+        "host: a.example\n    skip_consent: true\n",
+    );
+    assert_eq!(app.import(&first_party).await.unwrap().changed, 1);
+    let stored = app.state.store.find_client("imported-api").await.unwrap();
+    assert!(stored.is_some_and(|c| c.skip_consent));
 
     let bad = "clients:\n  - {client_id: spa, name: SPA, type: public, secret: should-not-be-here!, redirect_uris: ['https://spa.example/cb']}\n";
     let err = app.import(bad).await.unwrap_err();
