@@ -94,6 +94,7 @@ pub struct Issuance<'a> {
 pub struct NewFamily<'a> {
     pub client_id: &'a str,
     pub user_id: &'a str,
+    /// No earlier than the expiry of the refresh token issued with it.
     pub expires_at: i64,
     /// The SSO session the grant was made in.
     pub sid: &'a str,
@@ -234,15 +235,18 @@ impl GrantStore for SqlStore {
             .bind(r.expires_at)
             .execute(&mut *tx)
             .await?;
-            // The family lives as long as its newest refresh token.
-            sqlx::query(
-                "UPDATE token_family_t SET expires_at = $1 WHERE family_id = $2 AND expires_at < $3",
-            )
-            .bind(r.expires_at)
-            .bind(&r.family_id)
-            .bind(r.expires_at)
-            .execute(&mut *tx)
-            .await?;
+            // The family lives as long as its newest refresh token; a new family was
+            // just written with an expiry that covers it.
+            if issuance.new_family.is_none() {
+                sqlx::query(
+                    "UPDATE token_family_t SET expires_at = $1 WHERE family_id = $2 AND expires_at < $3",
+                )
+                .bind(r.expires_at)
+                .bind(&r.family_id)
+                .bind(r.expires_at)
+                .execute(&mut *tx)
+                .await?;
+            }
         }
         sqlx::query("INSERT INTO access_token_t (jti, family_id, expires_at) VALUES ($1, $2, $3)")
             .bind(issuance.access_jti)
