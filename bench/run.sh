@@ -441,13 +441,14 @@ mint() {
         >>"$RUN_DIR/mint.log" 2>&1 || die "minting tokens at $1 failed: $(tail -n 3 "$RUN_DIR/mint.log")"
 }
 
-# signin_case SERVER CASE ISSUER SCOPE [DURATION]
+# signin_case SERVER CASE ISSUER SCOPE [DURATION]: the client is first-party on both
+# servers, so a sign-in is authorize → login form → code → token, with no consent page.
 signin_case() {
     local out="$RUN_DIR/$1-$2.out" other
     [[ "$2" == signin_under_probe ]] || wait_quiet
     foreign_start
     "$TOOL" signin --issuer "$3" --client-id "$CLIENT_ID" --client-secret "$CLIENT_SECRET" \
-        --redirect-uri "$REDIRECT_URI" --scope "$4" --prompt consent --password "$PASSWORD" \
+        --redirect-uri "$REDIRECT_URI" --scope "$4" --password "$PASSWORD" \
         --logins "$DATA/logins.txt" --concurrency "$SIGNIN_USERS" --warmup "$WARMUP" \
         --duration "${5:-$DURATION}" >"$out" 2>&1 || die "sign-in driver failed: $(tail -n 3 "$out")"
     other="$(foreign_pct)"
@@ -482,7 +483,7 @@ probe_pair() {
     done
 }
 
-# starvation SERVER ISSUER SCOPE TOKEN_URL DISCOVERY_URL
+# starvation SERVER ISSUER SIGNIN_SCOPE TOKEN_URL DISCOVERY_URL
 starvation() {
     local server="$1"
     probe_pair "$server" idle "$4" "$5"
@@ -494,9 +495,11 @@ starvation() {
     wait "$s" || die "sign-in driver failed during the starvation test"
 }
 
-# endpoint cases shared by Tessera and the peer: SERVER ISSUER SCOPE UI_CLIENT
+# endpoint cases shared by Tessera and the peer: SERVER ISSUER SCOPE UI_CLIENT SIGNIN_SCOPE
+# (SCOPE, with offline_access, for the pre-minted refresh tokens; SIGNIN_SCOPE, without
+# it, for the sign-in case, which needs no consent).
 endpoint_cases() {
-    local server="$1" issuer="$2" scope="$3" ui_client="$4" disco
+    local server="$1" issuer="$2" scope="$3" ui_client="$4" signin_scope="$5" disco
     disco="$(curl -sf "$issuer/.well-known/openid-configuration")" || die "$server: no discovery document"
     local token_url jwks_url userinfo_url introspect_url
     token_url="$(jq -r .token_endpoint <<<"$disco")"
@@ -529,7 +532,7 @@ endpoint_cases() {
     check_first "$server userinfo" -H "Authorization: Bearer $at" "$userinfo_url"
     wrk_case "$server" userinfo "$userinfo_url" "BENCH_AUTH=Bearer $at"
     wrk_case "$server" refresh "$token_url" "BENCH_POOL=$pool" "BENCH_AUTH=$BASIC"
-    signin_case "$server" signin "$issuer" "$scope"
+    signin_case "$server" signin "$issuer" "$signin_scope"
     TOKEN_URL="$token_url"
 }
 
@@ -542,9 +545,10 @@ tessera_pass() {
     local idle
     idle="$(mem_kib VmRSS "$TESSERA_PID")"
     [[ -f "$RUN_DIR/discovery.json" ]] || curl -sf "$TESSERA_URL/.well-known/openid-configuration" >"$RUN_DIR/discovery.json"
-    endpoint_cases "$name" "$TESSERA_URL" "openid profile email offline_access" "$CLIENT_ID"
+    endpoint_cases "$name" "$TESSERA_URL" "openid profile email offline_access" "$CLIENT_ID" \
+        "openid profile email"
     if [[ "$name" == tessera-sqlite ]]; then
-        starvation "$name" "$TESSERA_URL" "openid profile email offline_access" "$TOKEN_URL" \
+        starvation "$name" "$TESSERA_URL" "openid profile email" "$TOKEN_URL" \
             "$TESSERA_URL/.well-known/openid-configuration"
     fi
     local hwm now
@@ -645,9 +649,10 @@ peer_pass() { # NAME WORKERS
     start_peer "$name" "$workers" RS256
     sleep 2
     idle="$(mem_kib VmRSS "$PEER_PID")"
-    endpoint_cases "$name" "$PEER_URL" "openid profile email offline_access api" "$CLIENT_ID-opaque"
+    endpoint_cases "$name" "$PEER_URL" "openid profile email offline_access api" "$CLIENT_ID-opaque" \
+        "openid profile email api"
     if [[ "$name" == peer-1 ]]; then
-        starvation "$name" "$PEER_URL" "openid profile email offline_access api" "$TOKEN_URL" \
+        starvation "$name" "$PEER_URL" "openid profile email api" "$TOKEN_URL" \
             "$PEER_URL/.well-known/openid-configuration"
     fi
     hwm="$(mem_kib VmHWM "$PEER_PID")"

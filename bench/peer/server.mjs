@@ -22,10 +22,15 @@
 //   be introspected") and at userinfo (a token with an audience is not for userinfo).
 //   So the introspection and userinfo cases use access tokens of the twin client
 //   "<id>-opaque", for which no resource applies: opaque tokens looked up in the store.
-// - Refresh tokens are issued for offline_access and always rotated, as in Tessera.
+// - Refresh tokens are issued whenever the client may refresh, and always rotated, as in
+//   Tessera.
 // - The login form checks the password with argon2id (@node-rs/argon2, the hash's own
-//   parameters: m=19456, t=2, p=1), against a dummy hash for unknown users; consent is
-//   given automatically (the consent prompt still takes its round trip).
+//   parameters: m=19456, t=2, p=1), against a dummy hash for unknown users.
+// - PEER_CLIENT_ID is first-party, as the benchmark's client is in Tessera
+//   (skip_consent): its grant is made without a consent prompt (loadExistingGrant, the
+//   documented way), except for offline_access. Where a consent prompt does come (the
+//   pre-minted tokens ask for offline_access with prompt=consent), it is answered
+//   automatically.
 import cluster from 'node:cluster';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
@@ -145,8 +150,23 @@ async function serve() {
         },
       },
     },
-    async issueRefreshToken(_ctx, c, code) {
-      return c.grantTypeAllowed('refresh_token') && code.scopes.has('offline_access');
+    async issueRefreshToken(_ctx, c) {
+      return c.grantTypeAllowed('refresh_token');
+    },
+    // The first-party client needs no consent for what it may ask, offline_access aside.
+    async loadExistingGrant(ctx) {
+      const grantId = ctx.oidc.result?.consent?.grantId
+        || ctx.oidc.session.grantIdFor(ctx.oidc.client.clientId);
+      if (grantId) return ctx.oidc.provider.Grant.find(grantId);
+      if (ctx.oidc.client.clientId !== CLIENT_ID) return undefined;
+      const grant = new ctx.oidc.provider.Grant({
+        clientId: CLIENT_ID,
+        accountId: ctx.oidc.session.accountId,
+      });
+      grant.addOIDCScope('openid profile email');
+      grant.addResourceScope(RESOURCE, 'api');
+      await grant.save();
+      return grant;
     },
     rotateRefreshToken: true,
     pkce: { required: () => true },

@@ -37,7 +37,11 @@ pub fn sample_payload() -> JwtPayload {
     p.set_subject("bench-client");
     p.set_audience(vec!["http://127.0.0.1:8080"]);
     p.set_jwt_id(format!("{:032x}", rand::random::<u128>()));
-    p.set_issued_at(&std::time::UNIX_EPOCH.checked_add(Duration::from_secs(now)).unwrap_or(std::time::UNIX_EPOCH));
+    p.set_issued_at(
+        &std::time::UNIX_EPOCH
+            .checked_add(Duration::from_secs(now))
+            .unwrap_or(std::time::UNIX_EPOCH),
+    );
     p.set_expires_at(
         &std::time::UNIX_EPOCH
             .checked_add(Duration::from_secs(now + 3600))
@@ -57,7 +61,10 @@ pub fn sign(signer: &dyn JwsSigner, kid: &str) -> anyhow::Result<String> {
     Ok(jwt::encode_with_signer(&sample_payload(), &header, signer)?)
 }
 
-pub fn rs256_signer() -> anyhow::Result<(josekit::jws::alg::rsassa::RsassaJwsSigner, josekit::jws::alg::rsassa::RsassaJwsVerifier)> {
+pub fn rs256_signer() -> anyhow::Result<(
+    josekit::jws::alg::rsassa::RsassaJwsSigner,
+    josekit::jws::alg::rsassa::RsassaJwsVerifier,
+)> {
     let pair = RS256.generate_key_pair(2048)?;
     let signer = RS256.signer_from_der(pair.to_der_private_key())?;
     let verifier = RS256.verifier_from_der(pair.to_der_public_key())?;
@@ -157,9 +164,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         let phc = phc.clone();
         move || {
             let parsed = PasswordHash::new(&phc).expect("valid PHC");
-            let ok = argon2()
-                .verify_password(b"bench-password", &parsed)
-                .is_ok();
+            let ok = argon2().verify_password(b"bench-password", &parsed).is_ok();
             assert!(ok);
         }
     });

@@ -86,12 +86,16 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     // The limits are measured at the start and at the end of the run: the better of the
     // two counts (other work on the machine may slow either).
     let start_limits = r.get("machine", "limits").cloned().unwrap_or(Value::Null);
-    let end_limits = r.get("machine", "limits_end").cloned().unwrap_or(Value::Null);
+    let end_limits = r
+        .get("machine", "limits_end")
+        .cloned()
+        .unwrap_or(Value::Null);
     let mut limits = start_limits.clone();
     if let (Some(l), Some(e)) = (limits.as_object_mut(), end_limits.as_object()) {
         for (k, v) in e {
             if k.ends_with("_per_s") {
-                let better = v.as_f64().unwrap_or(0.0) > l.get(k).and_then(Value::as_f64).unwrap_or(0.0);
+                let better =
+                    v.as_f64().unwrap_or(0.0) > l.get(k).and_then(Value::as_f64).unwrap_or(0.0);
                 if better {
                     l.insert(k.clone(), v.clone());
                 }
@@ -127,7 +131,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     );
     let _ = writeln!(
         md,
-        "- **Machine load** (1, 5, 15 min) at start {}, at end {}; the run waited {} s in all for other processes to calm down before its cases: the machine is shared, and the *other load* columns say how much other work ran during each measurement.\n- **Load:** wrk 4.1, {} connections on {} threads, keep-alive; each case {} s of warm-up, then {} s measured. Full sign-ins: `tessera-bench signin`, {} virtual users, each sign-in with fresh cookies (authorize → login form → consent → code → token). Load generator and server share the same {} cores.",
+        "- **Machine load** (1, 5, 15 min) at start {}, at end {}; the run waited {} s in all for other processes to calm down before its cases: the machine is shared, and the *other load* columns say how much other work ran during each measurement.\n- **Load:** wrk 4.1, {} connections on {} threads, keep-alive; each case {} s of warm-up, then {} s measured. Full sign-ins: `tessera-bench signin`, {} virtual users, each sign-in with fresh cookies (authorize → login form → code → token; a first-party client, no consent page). Load generator and server share the same {} cores.",
         meta["load_start"].as_str().unwrap_or("?"),
         meta["load_end"].as_str().unwrap_or("?"),
         meta["quiet_waited_s"],
@@ -168,7 +172,12 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
 
     // Targets.
     md.push_str("\n## Targets\n\n| target | measured | against | ratio | goal | |\n|---|---|---|---|---|---|\n");
-    let mut target = |name: &str, measured: String, against: String, value: Option<f64>, goal: &str, ok: Option<bool>| {
+    let mut target = |name: &str,
+                      measured: String,
+                      against: String,
+                      value: Option<f64>,
+                      goal: &str,
+                      ok: Option<bool>| {
         let _ = writeln!(
             md,
             "| {name} | {measured} | {against} | {} | {goal} | {} |",
@@ -182,27 +191,88 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     };
     let sq = "tessera-sqlite";
     let lim = |k: &str| limits.get(k).and_then(Value::as_f64);
-    let rps_s = |x: Option<f64>, unit: &str| x.map_or("–".to_owned(), |v| format!("{v:.0} {unit}"));
+    let rps_s =
+        |x: Option<f64>, unit: &str| x.map_or("–".to_owned(), |v| format!("{v:.0} {unit}"));
     let at_least = |v: Option<f64>, goal: f64| v.map(|v| v >= goal);
     let v = ratio(r.rps(sq, "cc_rs256"), lim("rs256_signs_per_s"));
-    target("client_credentials RS256 vs RS256 signatures/s on all cores", rps_s(r.rps(sq, "cc_rs256"), "rps"), rps_s(lim("rs256_signs_per_s"), "signatures/s"), v, "≥ 80%", at_least(v, 0.8));
+    target(
+        "client_credentials RS256 vs RS256 signatures/s on all cores",
+        rps_s(r.rps(sq, "cc_rs256"), "rps"),
+        rps_s(lim("rs256_signs_per_s"), "signatures/s"),
+        v,
+        "≥ 80%",
+        at_least(v, 0.8),
+    );
     let v = ratio(r.rps(sq, "cc_es256"), r.rps("bare", "sign_es256"));
-    target("client_credentials ES256 vs bare ES256 signing handler", rps_s(r.rps(sq, "cc_es256"), "rps"), rps_s(r.rps("bare", "sign_es256"), "rps"), v, "≥ 70%", at_least(v, 0.7));
+    target(
+        "client_credentials ES256 vs bare ES256 signing handler",
+        rps_s(r.rps(sq, "cc_es256"), "rps"),
+        rps_s(r.rps("bare", "sign_es256"), "rps"),
+        v,
+        "≥ 70%",
+        at_least(v, 0.7),
+    );
     for (case, label) in [("discovery", "discovery"), ("jwks", "JWKS")] {
         let v = ratio(r.rps(sq, case), r.rps("bare", "static"));
-        target(&format!("{label} vs bare static handler"), rps_s(r.rps(sq, case), "rps"), rps_s(r.rps("bare", "static"), "rps"), v, "≥ 70%", at_least(v, 0.7));
+        target(
+            &format!("{label} vs bare static handler"),
+            rps_s(r.rps(sq, case), "rps"),
+            rps_s(r.rps("bare", "static"), "rps"),
+            v,
+            "≥ 70%",
+            at_least(v, 0.7),
+        );
     }
     let v = ratio(r.rps(sq, "signin"), lim("argon2id_verifies_per_s"));
-    target("full sign-ins vs argon2id verifications/s on all cores (`verify_password`)", rps_s(r.rps(sq, "signin"), "sign-ins/s"), rps_s(lim("argon2id_verifies_per_s"), "verifications/s"), v, "≥ 80%", at_least(v, 0.8));
+    target(
+        "full sign-ins vs argon2id verifications/s on all cores (`verify_password`)",
+        rps_s(r.rps(sq, "signin"), "sign-ins/s"),
+        rps_s(lim("argon2id_verifies_per_s"), "verifications/s"),
+        v,
+        "≥ 80%",
+        at_least(v, 0.8),
+    );
     let v = ratio(r.rps(sq, "signin"), lim("argon2id_reused_memory_per_s"));
-    target("full sign-ins vs argon2id verifications/s, reused memory (the crate's ceiling)", rps_s(r.rps(sq, "signin"), "sign-ins/s"), rps_s(lim("argon2id_reused_memory_per_s"), "verifications/s"), v, "≥ 80%", at_least(v, 0.8));
+    target(
+        "full sign-ins vs argon2id verifications/s, reused memory (the crate's ceiling)",
+        rps_s(r.rps(sq, "signin"), "sign-ins/s"),
+        rps_s(lim("argon2id_reused_memory_per_s"), "verifications/s"),
+        v,
+        "≥ 80%",
+        at_least(v, 0.8),
+    );
     let v = ratio(r.rps(sq, "introspect"), r.rps("bare", "verify"));
-    target("introspection vs bare verifying handler", rps_s(r.rps(sq, "introspect"), "rps"), rps_s(r.rps("bare", "verify"), "rps"), v, "≥ 70%", at_least(v, 0.7));
+    target(
+        "introspection vs bare verifying handler",
+        rps_s(r.rps(sq, "introspect"), "rps"),
+        rps_s(r.rps("bare", "verify"), "rps"),
+        v,
+        "≥ 70%",
+        at_least(v, 0.7),
+    );
     let idle = r.num(sq, "rss", "idle_kib").map(|k| k / 1024.0);
-    target("resident memory idle, SQLite", idle.map_or("–".into(), |m| format!("{m:.1} MiB")), "64 MiB".into(), idle.map(|m| m / 64.0), "< 64 MiB", idle.map(|m| m < 64.0));
-    for (case, label) in [("cc_rs256", "client_credentials"), ("refresh", "refresh"), ("signin", "full sign-in (code)")] {
+    target(
+        "resident memory idle, SQLite",
+        idle.map_or("–".into(), |m| format!("{m:.1} MiB")),
+        "64 MiB".into(),
+        idle.map(|m| m / 64.0),
+        "< 64 MiB",
+        idle.map(|m| m < 64.0),
+    );
+    for (case, label) in [
+        ("cc_rs256", "client_credentials"),
+        ("refresh", "refresh"),
+        ("signin", "full sign-in (code)"),
+    ] {
         let v = ratio(r.rps("tessera-postgres", case), r.rps(sq, case));
-        target(&format!("PostgreSQL vs SQLite token issuance: {label}"), rps_s(r.rps("tessera-postgres", case), "rps"), rps_s(r.rps(sq, case), "rps"), v, "≥ 70%", at_least(v, 0.7));
+        target(
+            &format!("PostgreSQL vs SQLite token issuance: {label}"),
+            rps_s(r.rps("tessera-postgres", case), "rps"),
+            rps_s(r.rps(sq, case), "rps"),
+            v,
+            "≥ 70%",
+            at_least(v, 0.7),
+        );
     }
     for (kind, label) in [("cc", "client_credentials"), ("discovery", "discovery")] {
         let idle = r.num(sq, &format!("probe_{kind}_idle"), "p99_ms");
@@ -227,7 +297,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     md.push_str("| case | server | rps | p50 | p99 | non-2xx | socket | ÷ peer, 1 process | ÷ peer, cluster | other load |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for (case, clabel) in CASES {
         for (server, slabel) in SERVERS {
-            let Some(v) = r.get(server, case) else { continue };
+            let Some(v) = r.get(server, case) else {
+                continue;
+            };
             let tessera = server.starts_with("tessera");
             let _ = writeln!(
                 md,
@@ -237,8 +309,16 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
                 v["p99_ms"].as_f64().unwrap_or(0.0),
                 int(v, "non2xx"),
                 int(v, "socket_errors"),
-                if tessera { pct(ratio(r.rps(server, case), r.rps("peer-1", case))) } else { String::new() },
-                if tessera { pct(ratio(r.rps(server, case), r.rps("peer-cluster", case))) } else { String::new() },
+                if tessera {
+                    pct(ratio(r.rps(server, case), r.rps("peer-1", case)))
+                } else {
+                    String::new()
+                },
+                if tessera {
+                    pct(ratio(r.rps(server, case), r.rps("peer-cluster", case)))
+                } else {
+                    String::new()
+                },
                 other_load(v),
             );
         }
@@ -317,14 +397,24 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     md.push_str("\n## Resident memory\n\nVmRSS from /proc after start-up (idle, dataset loaded, 2 s after the first answer) and VmHWM (peak) after the load; for the cluster peer, the sum over the primary and its workers.\n\n| server | idle | peak under load | |\n|---|---:|---:|---|\n");
     for (server, label) in SERVERS {
         if let Some(v) = r.get(server, "rss") {
-            let mib = |k: &str| v[k].as_f64().map_or("–".into(), |x| format!("{:.1} MiB", x / 1024.0));
+            let mib = |k: &str| {
+                v[k].as_f64()
+                    .map_or("–".into(), |x| format!("{:.1} MiB", x / 1024.0))
+            };
             let note = match v["redis_peak_kib"].as_f64() {
                 Some(x) if x > 0.0 => format!("plus Redis, peak {:.1} MiB", x / 1024.0),
                 _ if server.starts_with("peer") => "in-memory store included".to_owned(),
-                _ if *server == "tessera-postgres" => "PostgreSQL's own memory not counted".to_owned(),
+                _ if *server == "tessera-postgres" => {
+                    "PostgreSQL's own memory not counted".to_owned()
+                }
                 _ => String::new(),
             };
-            let _ = writeln!(md, "| {label} | {} | {} | {note} |", mib("idle_kib"), mib("peak_kib"));
+            let _ = writeln!(
+                md,
+                "| {label} | {} | {} | {note} |",
+                mib("idle_kib"),
+                mib("peak_kib")
+            );
         }
     }
 
@@ -340,17 +430,24 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         for kind in ["cc", "discovery"] {
             let idle = r.get(server, &format!("probe_{kind}_idle"));
             let busy = r.get(server, &format!("probe_{kind}_signin"));
-            let (Some(idle), Some(busy)) = (idle, busy) else { continue };
+            let (Some(idle), Some(busy)) = (idle, busy) else {
+                continue;
+            };
             let p = |v: &Value, k: &str| v[k].as_f64();
             let _ = writeln!(
                 md,
                 "| {label} | {} | {} | {} | {} | {} | {} | {} | {} / {} |",
-                if kind == "cc" { "client_credentials" } else { "discovery" },
+                if kind == "cc" {
+                    "client_credentials"
+                } else {
+                    "discovery"
+                },
                 f(p(idle, "p50_ms"), 2),
                 f(p(idle, "p99_ms"), 2),
                 f(p(busy, "p50_ms"), 2),
                 f(p(busy, "p99_ms"), 2),
-                ratio(p(busy, "p99_ms"), p(idle, "p99_ms")).map_or("–".into(), |x| format!("{x:.2}×")),
+                ratio(p(busy, "p99_ms"), p(idle, "p99_ms"))
+                    .map_or("–".into(), |x| format!("{x:.2}×")),
                 f(r.rps(server, "signin_under_probe"), 1),
                 other_load(idle),
                 other_load(busy)
@@ -413,10 +510,12 @@ const NOTES: &str = "
 - **Same work on both sides.** Tessera and the peer get the same requests from the same
   load generator: one confidential client with client_secret_basic, access tokens that
   are JWTs signed RS256 (then ES256: a second start of each server) valid 3600 s and
-  carrying the user's security profile, ID tokens, rotating refresh tokens
-  (offline_access), PKCE S256, `prompt=consent` on every sign-in (the peer gives its
-  consent automatically but still takes the round trip), argon2id (m=19456, t=2, p=1)
-  for passwords on both sides, against a dummy hash for unknown users.
+  carrying the user's security profile, ID tokens, rotating refresh tokens, PKCE S256,
+  argon2id (m=19456, t=2, p=1) for passwords on both sides, against a dummy hash for
+  unknown users. The client is first-party on both (Tessera's `skip_consent`, the
+  peer's `loadExistingGrant`), so a sign-in asks for `openid profile email` and shows
+  no consent page; the pre-minted refresh tokens of the refresh case ask for
+  `offline_access` with `prompt=consent`, which both answer with a consent step.
 - **Where they differ.** oidc-provider will neither introspect a JWT access token
   (\"structured tokens cannot be introspected\") nor accept one with an audience at
   userinfo, so its introspection and userinfo cases use an opaque access token of a

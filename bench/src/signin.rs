@@ -207,7 +207,11 @@ async fn sign_in(
             parsed.path(),
             if sent_cookie { " (cookie)" } else { "" },
             status.as_u16(),
-            if res.headers().contains_key(SET_COOKIE) { " (set-cookie)" } else { "" }
+            if res.headers().contains_key(SET_COOKIE) {
+                " (set-cookie)"
+            } else {
+                ""
+            }
         ));
         if status.is_redirection() {
             let location = res
@@ -221,7 +225,10 @@ async fn sign_in(
                 let params: std::collections::HashMap<String, String> =
                     next.query_pairs().into_owned().collect();
                 if let Some(e) = params.get("error") {
-                    bail!("authorization error {e}: {:?}", params.get("error_description"));
+                    bail!(
+                        "authorization error {e}: {:?}",
+                        params.get("error_description")
+                    );
                 }
                 if params.get("state") != Some(&state) {
                     bail!("state mismatch");
@@ -245,7 +252,10 @@ async fn sign_in(
             bail!("{status} at {url}: {message} [steps: {}]", trail.join(", "));
         }
         let Some(form) = s.form.find(&text) else {
-            bail!("{status} at {url} without a form: {}", &text[..text.len().min(300)]);
+            bail!(
+                "{status} at {url} without a form: {}",
+                &text[..text.len().min(300)]
+            );
         };
         let form = form.as_str();
         let action = s
@@ -365,8 +375,7 @@ pub async fn run_signin(args: &Args) -> anyhow::Result<()> {
                             errors += 1;
                         }
                         {
-                            let mut first =
-                                first_error.lock().unwrap_or_else(|p| p.into_inner());
+                            let mut first = first_error.lock().unwrap_or_else(|p| p.into_inner());
                             if first.is_none() {
                                 *first = Some(format!("{e:#}"));
                             }
@@ -409,7 +418,9 @@ pub async fn run_mint(args: &Args) -> anyhow::Result<()> {
     let users = logins(args)?;
     let count: usize = args.num("count", 100)?;
     let concurrency: usize = args.num("concurrency", 4)?.min(count.max(1));
-    let field = args.opt("field").unwrap_or_else(|| "refresh_token".to_owned());
+    let field = args
+        .opt("field")
+        .unwrap_or_else(|| "refresh_token".to_owned());
     let out = args.get("out")?;
     let remaining = Arc::new(AtomicUsize::new(count));
     let requests = Arc::new(AtomicU64::new(0));
@@ -474,8 +485,13 @@ pub async fn run_probe(args: &Args) -> anyhow::Result<()> {
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     while Instant::now() < end {
         tick.tick().await;
-        let (http, url, body, basic, tx) =
-            (http.clone(), url.clone(), body.clone(), basic.clone(), tx.clone());
+        let (http, url, body, basic, tx) = (
+            http.clone(),
+            url.clone(),
+            body.clone(),
+            basic.clone(),
+            tx.clone(),
+        );
         tokio::spawn(async move {
             let t0 = Instant::now();
             let mut req = match &body {
