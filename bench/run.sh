@@ -321,6 +321,10 @@ if [[ "${BENCH_PEER:-1}" != 0 && "${BENCH_PEER_CLUSTER:-1}" != 0 ]] && ! need re
 fi
 
 log "building Tessera and bench/ (release, $CARGO_TARGET_DIR)"
+# What is built is what is measured: the commit and any uncommitted change are taken now,
+# not when the report is written (an edit made during the run is not in the binary).
+BUILT_COMMIT="$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)"
+BUILT_DIRTY="$(git -C "$ROOT" status --porcelain -- src Cargo.toml migrations 2>/dev/null | wc -l)"
 (cd "$ROOT" && cargo build --release --quiet --bin tessera) || die "Tessera does not build"
 cargo build --release --quiet --manifest-path "$BENCH/Cargo.toml" || die "bench/ does not build"
 
@@ -703,8 +707,7 @@ record meta run "$(jq -n --arg date "$(date -u +%Y-%m-%d)" --argjson cores "$COR
     --argjson clients "$CLIENTS" --argjson rate "$PROBE_RATE" --argjson quick "$QUICK" \
     --argjson quiet_waited "$QUIET_SPENT" \
     --arg load_start "$LOAD_AT_START" --arg load_end "$(cut -d' ' -f1-3 /proc/loadavg)" \
-    --arg commit "$(git -C "$ROOT" rev-parse --short HEAD 2>/dev/null || echo unknown)" \
-    --arg dirty "$(git -C "$ROOT" status --porcelain -- src Cargo.toml migrations 2>/dev/null | wc -l)" \
+    --arg commit "$BUILT_COMMIT" --arg dirty "$BUILT_DIRTY" \
     '{date: $date, cores: $cores, cpu: $cpu, memory: $mem, command: $command, duration_s: $duration,
       warmup_s: $warmup, connections: $conns, wrk_threads: $threads, signin_users: $signin,
       users: $users, clients: $clients, probe_rate: $rate, quick: ($quick == 1), commit: $commit,
