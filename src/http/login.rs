@@ -253,8 +253,8 @@ async fn complete(
             },
         );
     }
-    // Straight on to what the request still needs (consent, or the code), without a
-    // round trip through `/authorize/continue`.
+    // Straight on, in this response, to what the request still needs: the consent page,
+    // or the code.
     let pending = session::load_pending(session, request_id)
         .await?
         .ok_or_else(|| PageError::BadRequest(expired_request().to_owned()))?;
