@@ -9,9 +9,21 @@ use crate::keys::KeyRing;
 use crate::oauth::tokens::TokenIssuer;
 use crate::store::Store;
 
-/// The application state: cheap to clone, one per node.
+/// The application state, one per node. Every request clones it (axum's `State`), so
+/// it is one `Arc`: a clone is one reference count, not one per field.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+/// What [`AppState`] holds.
+pub struct Shared {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     pub keys: KeyRing,
@@ -46,7 +58,7 @@ impl AppState {
         };
         let metadata = crate::oidc::discovery::metadata(&issuer_url, keys.algorithm());
         let discovery = bytes::Bytes::from(serde_json::to_vec(&metadata).unwrap_or_default());
-        Self {
+        Self(Arc::new(Shared {
             config,
             store,
             keys,
@@ -56,7 +68,7 @@ impl AppState {
             revocations: crate::oauth::revocation::RevocationList::default(),
             clock,
             discovery,
-        }
+        }))
     }
 
     #[must_use]
