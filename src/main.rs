@@ -3,6 +3,12 @@
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
+/// mimalloc instead of glibc's allocator: a request allocates and frees many small
+/// buffers across the runtime's threads, and glibc's malloc, free and consolidation were
+/// a seventh of the CPU of an introspection in the profile (docs/benchmarks.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
     // Logs go to standard error, so that a command's output (a client secret, a table)
