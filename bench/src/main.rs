@@ -2,7 +2,7 @@
 //!
 //!   hash      --password P                       an argon2id PHC hash with Tessera's parameters
 //!   dataset   --out DIR --users N --clients N …  the YAML to import, the peer's accounts
-//!   limits    --seconds S                        RS256/ES256 signatures and argon2id
+//!   limits    --seconds S [--only argon2]        RS256/ES256 signatures and argon2id
 //!                                                verifications per second on all cores
 //!   bare      --listen ADDR …                    bare axum 0.8 handlers: static bytes, sign
 //!                                                a JWT, verify a JWT
@@ -27,6 +27,11 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
+
+/// The allocator Tessera's binary uses, so that the bare handlers and the limits run on
+/// the same footing as the server they are compared with.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 /// `--key value` arguments.
 pub struct Args {

@@ -235,24 +235,35 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             at_least(v, 0.7),
         );
     }
-    let v = ratio(r.rps(sq, "signin"), lim("argon2id_verifies_per_s"));
-    target(
-        "full sign-ins vs argon2id verifications/s on all cores (`verify_password`)",
-        rps_s(r.rps(sq, "signin"), "sign-ins/s"),
-        rps_s(lim("argon2id_verifies_per_s"), "verifications/s"),
-        v,
-        "≥ 80%",
-        at_least(v, 0.8),
-    );
-    let v = ratio(r.rps(sq, "signin"), lim("argon2id_reused_memory_per_s"));
-    target(
-        "full sign-ins vs argon2id verifications/s, reused memory (the crate's ceiling)",
-        rps_s(r.rps(sq, "signin"), "sign-ins/s"),
-        rps_s(lim("argon2id_reused_memory_per_s"), "verifications/s"),
-        v,
-        "≥ 80%",
-        at_least(v, 0.8),
-    );
+    // The argon2 rates measured just before and just after the sign-in case (the better
+    // of the two), or the run's when a run has no such bracket.
+    let around_signin = |k: &str| {
+        let at = |case: &str| r.num("machine", case, k);
+        match (at("argon2_before_signin"), at("argon2_after_signin")) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b).or_else(|| lim(k)),
+        }
+    };
+    for (k, label) in [
+        (
+            "argon2id_verifies_per_s",
+            "full sign-ins vs argon2id verifications/s on all cores (`verify_password`)",
+        ),
+        (
+            "argon2id_reused_memory_per_s",
+            "full sign-ins vs argon2id verifications/s, reused memory as Tessera verifies (the crate's ceiling)",
+        ),
+    ] {
+        let v = ratio(r.rps(sq, "signin"), around_signin(k));
+        target(
+            label,
+            rps_s(r.rps(sq, "signin"), "sign-ins/s"),
+            rps_s(around_signin(k), "verifications/s around the case"),
+            v,
+            "≥ 80%",
+            at_least(v, 0.8),
+        );
+    }
     let v = ratio(r.rps(sq, "introspect"), r.rps("bare", "verify"));
     target(
         "introspection vs bare verifying handler",
@@ -356,11 +367,24 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     for (k, label, d) in [
         ("rs256_signs_per_s", "RS256 signature", 0),
         ("es256_signs_per_s", "ES256 signature", 0),
-        ("argon2id_verifies_per_s", "argon2id verification, `verify_password` (allocates its 19 MiB each time, as Tessera does)", 1),
-        ("argon2id_reused_memory_per_s", "argon2id verification, one reused buffer per thread (`hash_password_into_with_memory`)", 1),
+        ("argon2id_verifies_per_s", "argon2id verification, `verify_password` (the crate's API; allocates its 19 MiB each time)", 1),
+        ("argon2id_reused_memory_per_s", "argon2id verification, one reused buffer per thread (`hash_password_into_with_memory`, as Tessera verifies)", 1),
     ] {
         let (a, b) = both(k, d);
         let _ = writeln!(md, "| {label} | **{}** | {a} | {b} |", f(lim(k), d));
+    }
+    for (case, when) in [
+        ("argon2_before_signin", "just before"),
+        ("argon2_after_signin", "just after"),
+    ] {
+        if let Some(v) = r.get("machine", case) {
+            let _ = writeln!(
+                md,
+                "| argon2id, `verify_password` / reused memory, {when} Tessera's sign-in case on SQLite | {} / {} | | |",
+                f(v.get("argon2id_verifies_per_s").and_then(Value::as_f64), 1),
+                f(v.get("argon2id_reused_memory_per_s").and_then(Value::as_f64), 1),
+            );
+        }
     }
     let _ = writeln!(
         md,
@@ -377,10 +401,9 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     ) {
         let _ = writeln!(
             md,
-            "\nThe limits tool's own peak resident memory went from {:.0} MiB to {:.0} MiB during the `verify_password` loop: with glibc's allocator, the 19 MiB blocks freed by argon2 on {} threads are not given back (with the reused buffers it stayed at the first figure).",
+            "\nThe limits tool's own peak resident memory went from {:.0} MiB to {:.0} MiB during the `verify_password` loop, which allocates 19 MiB per verification on each thread (with the reused buffers it stayed at the first figure). The tool runs on mimalloc, as Tessera does.",
             a / 1024.0,
-            b / 1024.0,
-            limits["threads"]
+            b / 1024.0
         );
     }
     md.push('\n');
@@ -389,7 +412,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
         ("static", "static bytes (Tessera's discovery document)"),
         ("sign_rs256", "sign a JWT per request, RS256"),
         ("sign_es256", "sign a JWT per request, ES256"),
-        ("verify", "verify an RS256 JWT per request"),
+        (
+            "verify",
+            "verify an RS256 JWT per request (Tessera's access token of the introspection case, with Tessera's key)",
+        ),
     ] {
         if let Some(v) = r.get("bare", case) {
             let _ = writeln!(

@@ -38,6 +38,9 @@ struct Setup {
     action: Regex,
     input: Regex,
     attr: Regex,
+    /// For error pages: their `<main>`, and the tags and runs of spaces to flatten.
+    main: Regex,
+    markup: Regex,
 }
 
 impl Setup {
@@ -76,6 +79,8 @@ impl Setup {
             action: Regex::new(r#"(?i)<form\b[^>]*\baction="([^"]*)""#)?,
             input: Regex::new(r"(?i)<(?:input|button)\b[^>]*>")?,
             attr: Regex::new(r#"(?i)\b(type|name|value)="([^"]*)""#)?,
+            main: Regex::new(r"(?s)<main[^>]*>(.*?)</main>")?,
+            markup: Regex::new(r"<[^>]+>|\s+")?,
             http,
         })
     }
@@ -242,13 +247,11 @@ async fn sign_in(
         }
         let text = res.text().await?;
         if !status.is_success() {
-            let message = Regex::new(r"(?s)<main[^>]*>(.*?)</main>")
-                .ok()
-                .and_then(|re| re.captures(&text).map(|c| c[1].to_owned()))
-                .unwrap_or_else(|| text.chars().take(300).collect());
-            let message: String = Regex::new(r"<[^>]+>|\s+")
-                .map(|re| re.replace_all(&message, " ").trim().to_owned())
-                .unwrap_or(message);
+            let message = s
+                .main
+                .captures(&text)
+                .map_or_else(|| text.chars().take(300).collect(), |c| c[1].to_owned());
+            let message = s.markup.replace_all(&message, " ").trim().to_owned();
             bail!("{status} at {url}: {message} [steps: {}]", trail.join(", "));
         }
         let Some(form) = s.form.find(&text) else {
