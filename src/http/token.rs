@@ -1,5 +1,7 @@
 //! The token endpoint (RFC 6749 §3.2): client authentication, then the grant.
 
+use std::sync::Arc;
+
 use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue};
@@ -71,7 +73,7 @@ pub(super) async fn authenticate_client(
     state: &AppState,
     headers: &HeaderMap,
     form: &std::collections::HashMap<String, String>,
-) -> Result<(Client, ClientCredentials), ApiError> {
+) -> Result<(Arc<Client>, ClientCredentials), ApiError> {
     let authorization = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
@@ -82,11 +84,10 @@ pub(super) async fn authenticate_client(
         .clients
         .get(&*state.store, credentials.client_id())
         .await?;
-    let client = client_auth::authenticate(client.as_deref(), &credentials)
-        .map_err(|error| ApiError::OAuth {
+    let client =
+        client_auth::authenticate(client, &credentials).map_err(|error| ApiError::OAuth {
             error,
             basic: credentials.used_basic(),
-        })?
-        .clone();
+        })?;
     Ok((client, credentials))
 }

@@ -2,6 +2,7 @@
 //! (RFC 6749 §2.3): `client_secret_basic`, `client_secret_post`, and `none` for public
 //! clients, which only identify themselves.
 
+use std::borrow::Borrow;
 use std::collections::HashMap;
 
 use base64::engine::general_purpose::STANDARD;
@@ -117,24 +118,26 @@ fn parse_basic(header: &str) -> Result<(String, String), OAuthError> {
     Ok((id, decode(secret)?))
 }
 
-/// Authenticates the client the credentials name, which the caller looked up.
+/// Authenticates the client the credentials name, which the caller looked up (a
+/// reference, or the cache's shared client), and gives it back.
 /// Confidential clients must prove their secret; public clients must not present one.
 ///
 /// # Errors
 /// `invalid_client` with one description for every failure, so that the response does
 /// not tell which part was wrong.
-pub fn authenticate<'c>(
-    client: Option<&'c Client>,
+pub fn authenticate<C: Borrow<Client>>(
+    client: Option<C>,
     credentials: &ClientCredentials,
-) -> Result<&'c Client, OAuthError> {
+) -> Result<C, OAuthError> {
     let failed = || OAuthError::invalid_client("client authentication failed");
     let client = client.ok_or_else(failed)?;
-    match (client.client_type, credentials) {
+    let registered: &Client = client.borrow();
+    match (registered.client_type, credentials) {
         (
             ClientType::Confidential,
             ClientCredentials::Basic { secret, .. } | ClientCredentials::Post { secret, .. },
         ) => {
-            let hash = client.secret_hash.as_ref().ok_or_else(failed)?;
+            let hash = registered.secret_hash.as_ref().ok_or_else(failed)?;
             if hash.matches(secret) {
                 Ok(client)
             } else {
@@ -213,6 +216,6 @@ mod tests {
         assert!(authenticate(Some(&client), &good).is_ok());
         assert!(authenticate(Some(&client), &bad).is_err());
         assert!(authenticate(Some(&client), &none).is_err());
-        assert!(authenticate(None, &good).is_err());
+        assert!(authenticate(None::<&Client>, &good).is_err());
     }
 }
