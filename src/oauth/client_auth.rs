@@ -217,5 +217,9 @@ mod tests {
         assert!(authenticate(Some(&client), &bad).is_err());
         assert!(authenticate(Some(&client), &none).is_err());
         assert!(authenticate(None::<&Client>, &good).is_err());
+        // The cache's shared client comes back as it went in, not as a copy.
+        let shared = std::sync::Arc::new(client.clone());
+        let back = authenticate(Some(std::sync::Arc::clone(&shared)), &good).unwrap();
+        assert!(std::sync::Arc::ptr_eq(&shared, &back));
     }
 }
