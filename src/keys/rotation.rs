@@ -4,7 +4,7 @@ use std::path::Path;
 
 use super::algorithm::{Algorithm, KeyError};
 use crate::domain::secret::random_id;
-use crate::store::{KeyRecord, KeyStore};
+use crate::store::{KeyRecord, KeyStore, StoreError};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum KeyState {
@@ -51,8 +51,29 @@ async fn generate(
         write_pem(dir, &kid, &pem)?;
     }
     let record = new_record(alg, kid, pem, state, now);
-    store.insert_key(&record).await?;
+    if let Err(e) = store.insert_key(&record).await {
+        // The key never existed: its file must not be imported at the next start.
+        if let Some(dir) = dir {
+            let _ = std::fs::remove_file(dir.join(format!("{}.pem", record.kid)));
+        }
+        return Err(e.into());
+    }
     Ok(record)
+}
+
+/// Generates the next key of `alg`, unless another node (or this node's maintenance
+/// task) has just done so: the database holds at most one next key per algorithm
+/// (migration 0006), and the loser of the race keeps the winner's.
+async fn generate_next(
+    store: &dyn KeyStore,
+    alg: Algorithm,
+    dir: Option<&Path>,
+    now: i64,
+) -> Result<(), KeyError> {
+    match generate(store, alg, KeyState::Next, dir, now).await {
+        Ok(_) | Err(KeyError::Store(StoreError::Conflict(_))) => Ok(()),
+        Err(e) => Err(e),
+    }
 }
 
 fn write_pem(dir: &Path, kid: &str, pem: &str) -> Result<(), KeyError> {
@@ -161,7 +182,7 @@ pub async fn ensure_ready(
     }
     let keys = store.list_keys().await?;
     if !keys.iter().any(|k| of_alg(k, KeyState::Next)) {
-        generate(store, alg, KeyState::Next, dir, now).await?;
+        generate_next(store, alg, dir, now).await?;
     }
     Ok(store.list_keys().await?)
 }
@@ -203,6 +224,6 @@ pub async fn rotate(
     let kid = next.kid.clone();
     changed.push(next.clone());
     store.update_key_states(&changed).await?;
-    generate(store, alg, KeyState::Next, dir, now).await?;
+    generate_next(store, alg, dir, now).await?;
     Ok(kid)
 }

@@ -65,7 +65,7 @@ impl KeyStore for SqlStore {
         .bind(key.remove_after)
         .execute(&self.writer)
         .await
-        .map_err(on_unique("a key with this kid"))?;
+        .map_err(on_unique("a key with this kid, or a second next key"))?;
         Ok(())
     }
 

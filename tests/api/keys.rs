@@ -154,3 +154,34 @@ async fn pem_files_in_the_keys_folder_are_imported() {
             .is_empty()
     );
 }
+
+#[tokio::test]
+async fn nodes_racing_to_generate_the_next_key_leave_one() {
+    let app = spawn_app().await;
+    let store = &*app.state.store;
+    let now = app.state.now();
+    let ttl = app.state.config.max_signed_token_ttl();
+    // Take the next key away (retired and removable), as if it had just been promoted.
+    let mut next = store
+        .list_keys()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|k| k.state == "next")
+        .unwrap();
+    next.state = "retired".into();
+    next.retired_at = Some(now - 2);
+    next.remove_after = Some(now - 1);
+    store.update_key_states(&[next]).await.unwrap();
+
+    // Four nodes see no next key at once; each generates one.
+    let race = || keys::ensure_ready(store, Algorithm::RS256, None, ttl, now);
+    let (a, b, c, d) = tokio::join!(race(), race(), race(), race());
+    for result in [a, b, c, d] {
+        let records = result.expect("losing the race is not an error");
+        assert_eq!(records.iter().filter(|k| k.state == "next").count(), 1);
+    }
+    let keys = store.list_keys().await.unwrap();
+    assert_eq!(keys.iter().filter(|k| k.state == "next").count(), 1);
+    assert_eq!(keys.iter().filter(|k| k.state == "active").count(), 1);
+}
