@@ -53,7 +53,9 @@ pub enum ClientCommand {
     List,
     /// Replace a confidential client's secret and print the new one (once).
     RotateSecret {
-        /// The client id.
+        /// The client id (one that starts with `-`, made before ids stopped doing so,
+        /// is taken as the id, not as an option).
+        #[arg(allow_hyphen_values = true)]
         client_id: String,
     },
 }

@@ -22,11 +22,19 @@ pub fn random_token() -> String {
 }
 
 /// A short random identifier (128 bits), for ids that are not secrets.
+///
+/// It never starts with `-` or `_` (a first byte of 0xF8 or more), so that an operator
+/// can pass it to a command (`tessera client rotate-secret ID`) or a shell without it
+/// reading as an option.
 #[must_use]
 pub fn random_id() -> String {
     let mut bytes = [0u8; 16];
-    rand::rngs::OsRng.fill_bytes(&mut bytes);
-    URL_SAFE_NO_PAD.encode(bytes)
+    loop {
+        rand::rngs::OsRng.fill_bytes(&mut bytes);
+        if bytes[0] < 0xF8 {
+            return URL_SAFE_NO_PAD.encode(bytes);
+        }
+    }
 }
 
 /// A secret value as received or generated. Its `Debug` never prints the value.
@@ -105,6 +113,16 @@ fn hex(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn random_ids_never_start_like_an_option() {
+        // Without the rule, 1 in 32 ids would start with `-` or `_`.
+        for _ in 0..4000 {
+            let id = random_id();
+            assert_eq!(id.len(), 22);
+            assert!(id.starts_with(|c: char| c.is_ascii_alphanumeric()), "{id}");
+        }
+    }
 
     #[test]
     fn random_tokens_have_256_bits_and_differ() {
