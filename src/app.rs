@@ -35,7 +35,15 @@ impl App {
     ///
     /// # Errors
     /// When any of those steps fails; the message says which.
-    pub async fn build(mut config: Config) -> anyhow::Result<Self> {
+    pub async fn build(config: Config) -> anyhow::Result<Self> {
+        Self::build_with_clock(config, Clock::system()).await
+    }
+
+    /// [`App::build`] with the clock to use (tests move it forward to pass expiries).
+    ///
+    /// # Errors
+    /// As [`App::build`].
+    pub async fn build_with_clock(mut config: Config, clock: Clock) -> anyhow::Result<Self> {
         let listener = TcpListener::bind(config.listen)
             .await
             .with_context(|| format!("cannot listen on {}", config.listen))?;
@@ -45,7 +53,6 @@ impl App {
         }
         config.validate()?;
         let store = Arc::new(open_store(&config).await?);
-        let clock = Clock::system();
         let records = prepare_keys(&*store, &config, clock.now()).await?;
         let keys = KeyRing::from_records(&records)?;
         if config.dev {

@@ -17,6 +17,6 @@ pub use profile::SecurityProfile;
 pub use redirect_uri::RedirectUri;
 pub use scope::Scopes;
 pub use secret::{random_token, Secret, TokenHash};
-pub use time::{Clock, UnixTime};
+pub use time::{Clock, ClockOffset, UnixTime};
 pub use user::User;
 pub use user_type::UserTypeModel;

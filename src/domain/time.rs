@@ -1,6 +1,7 @@
 //! Time as integer unix seconds, the portable representation the store uses, and a
 //! clock that tests can fix.
 
+use std::sync::atomic::{AtomicI64, Ordering};
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
 
@@ -28,9 +29,35 @@ impl Clock {
         Self(Arc::new(move || at))
     }
 
+    /// The system clock moved by an offset that tests can change while the app runs
+    /// (to step past an expiry without waiting for it).
+    #[must_use]
+    pub fn offset() -> (Self, ClockOffset) {
+        let offset = ClockOffset(Arc::new(AtomicI64::new(0)));
+        let system = Self::system();
+        let shared = offset.0.clone();
+        (
+            Self(Arc::new(move || {
+                system.now().saturating_add(shared.load(Ordering::Relaxed))
+            })),
+            offset,
+        )
+    }
+
     #[must_use]
     pub fn now(&self) -> UnixTime {
         (self.0)()
+    }
+}
+
+/// The handle of [`Clock::offset`]: moves that clock forward.
+#[derive(Clone, Debug)]
+pub struct ClockOffset(Arc<AtomicI64>);
+
+impl ClockOffset {
+    /// Moves the clock `seconds` forward (backward when negative).
+    pub fn advance(&self, seconds: i64) {
+        self.0.fetch_add(seconds, Ordering::Relaxed);
     }
 }
 

@@ -12,7 +12,7 @@ use tessera::app::App;
 use tessera::authn::hash_password;
 use tessera::config::Config;
 use tessera::domain::secret::random_id;
-use tessera::domain::{Client, ClientType, RedirectUri, Scopes, Secret};
+use tessera::domain::{Client, ClientType, Clock, ClockOffset, RedirectUri, Scopes, Secret};
 use tessera::http::AppState;
 use tessera::oauth::pkce;
 use tessera::store::{NewHost, NewUser};
@@ -35,6 +35,8 @@ pub struct TestApp {
     pub client_secret: String,
     /// A public client (PKCE, no secret).
     pub public_client_id: String,
+    /// Moves the app's clock forward.
+    pub clock: ClockOffset,
     _dir: tempfile::TempDir,
     _database: Option<PgDatabase>,
 }
@@ -81,7 +83,10 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
             let _ = tessera::store::HostStore::create_host(&store, &host, 0).await;
         }
     }
-    let app = App::build(config).await.expect("app builds");
+    let (app_clock, clock) = Clock::offset();
+    let app = App::build_with_clock(config, app_clock)
+        .await
+        .expect("app builds");
     let state = app.state().clone();
     let issuer = state.config.issuer_base().to_owned();
     tokio::spawn(app.run_until(std::future::pending()));
@@ -146,6 +151,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         client_id,
         client_secret: secret.expose().to_owned(),
         public_client_id,
+        clock,
         _dir: dir,
         _database: database,
     }
@@ -515,6 +521,7 @@ impl TestApp {
             client_id: self.client_id.clone(),
             client_secret: self.client_secret.clone(),
             public_client_id: self.public_client_id.clone(),
+            clock: self.clock.clone(),
             _dir: tempfile::tempdir().expect("temp dir"),
             _database: None,
         }
