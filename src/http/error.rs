@@ -132,6 +132,19 @@ impl IntoResponse for ApiError {
     }
 }
 
+/// The session layer answers a failure of its store (saving the session after the
+/// handler ran, e.g. on a full disk) with an empty 500 of its own; a person gets the
+/// error page instead.
+pub(super) async fn session_failure_page(response: Response) -> Response {
+    let bare = response.status() == StatusCode::INTERNAL_SERVER_ERROR
+        && !response.headers().contains_key(header::CONTENT_TYPE);
+    if bare {
+        PageError::Internal("the session could not be saved".to_owned()).into_response()
+    } else {
+        response
+    }
+}
+
 /// An error shown to a person as a page.
 #[derive(Debug)]
 pub enum PageError {

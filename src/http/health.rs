@@ -10,9 +10,10 @@ pub async fn get_healthz() -> &'static str {
     "ok"
 }
 
-/// The node can serve: the database answers.
+/// The node can serve: the database takes a write (a full disk, a missing schema or a
+/// deleted SQLite file all answer a plain `SELECT 1`, so that is not asked).
 pub async fn get_readyz(State(state): State<AppState>) -> (StatusCode, &'static str) {
-    match state.store.ping().await {
+    match state.store.check_ready(state.now()).await {
         Ok(()) => (StatusCode::OK, "ready"),
         Err(e) => {
             tracing::warn!(error = %e, "readiness check failed");

@@ -69,11 +69,9 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/logout", get(logout::logout).post(logout::logout))
         .route("/logout/confirm", post(logout::post_confirm))
-        .layer(sessions);
+        .layer(sessions)
+        .layer(axum::middleware::map_response(error::session_failure_page));
 
-    // Endpoints a browser application (an SPA using PKCE) calls directly get CORS
-    // without credentials: they authenticate by token or client credentials, never by
-    // cookie, so any origin may call them.
     // Endpoints a browser application (an SPA using PKCE) calls directly get CORS
     // without credentials: they authenticate by token or client credentials, never by
     // cookie, so any origin may call them.

@@ -394,6 +394,12 @@ impl GrantStore for SqlStore {
                 .await?
                 .rows_affected();
         }
+        // The readiness rows of nodes that stopped a day ago.
+        purged += sqlx::query("DELETE FROM readiness_t WHERE checked_at < $1")
+            .bind(now - 86_400)
+            .execute(&self.writer)
+            .await?
+            .rows_affected();
         Ok(purged)
     }
 }

@@ -14,15 +14,19 @@ mod hosts;
 mod import;
 mod keys;
 mod profile;
+mod readiness;
 mod sessions;
 mod users;
 
+use std::path::Path;
 use std::str::FromStr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
-use sqlx::{AnyPool, ConnectOptions, Executor};
+use sqlx::sqlite::SqliteConnectOptions;
+use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 pub use clients::ClientStore;
 pub use consent::ConsentStore;
@@ -96,8 +100,9 @@ pub trait Store:
     + SessionRows
     + UserStore
 {
-    /// Checks that the database answers (for `/readyz`).
-    async fn ping(&self) -> StoreResult<()>;
+    /// Checks that the database can serve this node: it takes a write, its schema is
+    /// there and (SQLite) its file is the one open (for `/readyz`).
+    async fn check_ready(&self, now: i64) -> StoreResult<()>;
 }
 
 /// The SQL implementation of every store trait, on SQLite or PostgreSQL.
@@ -112,6 +117,10 @@ pub struct SqlStore {
     /// `pool`.
     writer: AnyPool,
     backend: Backend,
+    /// The SQLite database file (none in memory and on PostgreSQL).
+    sqlite_file: Option<Arc<readiness::SqliteFile>>,
+    /// This process's row in `readiness_t`.
+    node_id: String,
 }
 
 impl SqlStore {
@@ -126,21 +135,47 @@ impl SqlStore {
         // An in-memory SQLite database lives in one connection: one pool of one.
         let in_memory =
             backend == Backend::Sqlite && (url.contains(":memory:") || url.contains("mode=memory"));
-        let pool = Self::pool(backend, if in_memory { 1 } else { max_connections })
-            .connect_with(options.clone())
-            .await?;
+        let sqlite_file = if backend == Backend::Sqlite && !in_memory {
+            let path = SqliteConnectOptions::from_str(url)?
+                .get_filename()
+                .to_path_buf();
+            if url.contains("mode=rwc") {
+                create_private_file(&path)?;
+            }
+            restrict_permissions(&path)?;
+            Some(readiness::SqliteFile::new(path))
+        } else {
+            None
+        };
+        let pool = Self::pool(
+            backend,
+            if in_memory { 1 } else { max_connections },
+            sqlite_file.clone(),
+        )
+        .connect_with(options.clone())
+        .await?;
         let writer = match backend {
-            Backend::Sqlite if !in_memory => Self::pool(backend, 1).connect_with(options).await?,
+            Backend::Sqlite if !in_memory => {
+                Self::pool(backend, 1, sqlite_file.clone())
+                    .connect_with(options)
+                    .await?
+            }
             _ => pool.clone(),
         };
         Ok(Self {
             pool,
             writer,
             backend,
+            sqlite_file,
+            node_id: crate::domain::secret::random_id(),
         })
     }
 
-    fn pool(backend: Backend, max_connections: u32) -> AnyPoolOptions {
+    fn pool(
+        backend: Backend,
+        max_connections: u32,
+        file: Option<Arc<readiness::SqliteFile>>,
+    ) -> AnyPoolOptions {
         AnyPoolOptions::new()
             .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
@@ -158,6 +193,30 @@ impl SqlStore {
                     }
                     Ok(())
                 })
+            })
+            // A connection whose COMMIT or ROLLBACK failed stays inside its transaction
+            // (as sqlx counts it): on a full disk SQLite rolls the transaction back by
+            // itself, the ROLLBACK that sqlx then sends fails with "no transaction is
+            // active", and every later `BEGIN` on that connection would fail with
+            // "attempted to call begin_with at non-zero transaction depth". SQLite's one
+            // writer connection would then refuse every write until a restart. Such a
+            // connection is closed instead of going back to the pool, so one failed
+            // commit costs one request.
+            .after_release(move |conn, _| {
+                Box::pin(async move {
+                    if backend == Backend::Sqlite {
+                        // The ROLLBACK of a dropped transaction is queued to SQLite's
+                        // worker thread; a ping after it waits for it to run.
+                        conn.ping().await?;
+                    }
+                    Ok(!conn.is_in_transaction())
+                })
+            })
+            // A connection to an SQLite file that was since replaced (restored from a
+            // backup) would go on reading and writing the old, unlinked file.
+            .before_acquire(move |_, meta| {
+                let fresh = file.as_ref().is_none_or(|f| !f.is_stale(meta.age));
+                Box::pin(async move { Ok(fresh) })
             })
     }
 
@@ -211,10 +270,58 @@ impl SqlStore {
 
 #[async_trait]
 impl Store for SqlStore {
-    async fn ping(&self) -> StoreResult<()> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
-        Ok(())
+    async fn check_ready(&self, now: i64) -> StoreResult<()> {
+        self.check_writable(&self.node_id, now).await
     }
+}
+
+/// Creates the SQLite database file readable by its owner only (`0600`) before SQLite
+/// creates it with the process's umask. SQLite gives its `-wal` and `-shm` files the
+/// database file's permissions.
+fn create_private_file(path: &Path) -> StoreResult<()> {
+    if path.exists() {
+        return Ok(());
+    }
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    match options.open(path) {
+        Ok(_) => Ok(()),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+        Err(e) => Err(StoreError::Database(sqlx::Error::Io(e))),
+    }
+}
+
+/// Takes group and other access away from an existing database file and its `-wal` and
+/// `-shm` files: they hold password hashes, sessions and signing keys.
+fn restrict_permissions(path: &Path) -> StoreResult<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut files = vec![path.to_path_buf()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            files.push(name.into());
+        }
+        for file in files {
+            let Ok(metadata) = std::fs::metadata(&file) else {
+                continue;
+            };
+            let mode = metadata.permissions().mode();
+            if mode & 0o077 != 0 {
+                std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700))
+                    .map_err(|e| StoreError::Database(sqlx::Error::Io(e)))?;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// Turns a unique-constraint violation into `Conflict(what)`, anything else into

@@ -8,6 +8,7 @@ mod authorize;
 mod cli;
 mod directory;
 mod discovery;
+mod faults;
 mod flow;
 mod keys;
 mod logout;
