@@ -46,7 +46,8 @@ pub struct TokenConfig {
     pub refresh_token_ttl: i64,
     pub authorization_code_ttl: i64,
     /// How long a rotated refresh token may still be presented (a client's retry after a
-    /// lost response) before its reuse revokes the whole family.
+    /// lost response) and get the same answer back, before its reuse revokes the whole
+    /// family. 0 (the default) turns retries off: any second use revokes the family.
     pub refresh_reuse_grace: i64,
     /// The `aud` of access tokens (RFC 9068 §3): the resource servers' identifier.
     /// Empty means the issuer itself.
@@ -86,7 +87,7 @@ impl Default for Config {
                 id_token_ttl: 300,
                 refresh_token_ttl: 30 * 24 * 3600,
                 authorization_code_ttl: 60,
-                refresh_reuse_grace: 10,
+                refresh_reuse_grace: 0,
                 access_token_audience: String::new(),
             },
             session: SessionConfig {

@@ -7,6 +7,7 @@ pub mod import;
 pub mod profile;
 pub mod redirect_uri;
 pub mod scope;
+pub mod sealed;
 pub mod secret;
 pub mod time;
 pub mod user;

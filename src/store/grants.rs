@@ -2,8 +2,10 @@
 //! `authorization_code_t`, `refresh_token_t`, `token_family_t`, `access_token_t`.
 //!
 //! Codes and refresh tokens are stored as SHA-256 hashes only. Redeeming a code and
-//! rotating a refresh token each happen in one conditional `UPDATE … RETURNING`, so two
-//! concurrent requests can never both succeed.
+//! rotating a refresh token each happen in one conditional `UPDATE`, in the same
+//! transaction as the rows of the tokens they issue: two concurrent requests can never
+//! both succeed, a request that fails leaves the code or token as it was, and a
+//! redemption that finds the code used sees the family of the one that used it.
 
 use async_trait::async_trait;
 use sqlx::FromRow;
@@ -34,13 +36,13 @@ pub struct CodeRecord {
     pub amr: String,
 }
 
-/// The outcome of presenting a code.
+/// What is known of a presented code, before anything consumes it.
 #[derive(Debug)]
-pub enum CodeUse {
-    /// The code was valid and is now used.
-    Redeemed(Box<CodeRecord>),
-    /// The code had already been used: whatever it issued must be revoked.
-    Reused { family_id: String },
+pub enum CodeLookup {
+    /// Issued, unused and unexpired.
+    Unused(Box<CodeRecord>),
+    /// Already used: whatever it issued must be revoked.
+    Used { family_id: String },
     /// Unknown or expired.
     Invalid,
 }
@@ -59,17 +61,30 @@ pub struct RefreshRecord {
     pub expires_at: i64,
 }
 
-/// The outcome of presenting a refresh token.
+/// A stored refresh token as presented, before anything rotates it.
 #[derive(Debug)]
-pub enum RefreshUse {
-    /// The token was current and is now rotated.
-    Rotated(RefreshRecord),
-    /// The token was rotated moments ago (within the grace window): a retry.
-    Retry(RefreshRecord),
-    /// A rotated token presented after the grace window: its family must be revoked.
-    Replayed { family_id: String },
-    /// Unknown, expired or revoked.
-    Invalid,
+pub struct RefreshLookup {
+    pub record: RefreshRecord,
+    /// When it was rotated, if it was.
+    pub rotated_at: Option<i64>,
+    /// Its family was revoked (or no longer exists).
+    pub revoked: bool,
+    /// The answer its rotation gave, sealed with the token itself (with a grace window).
+    pub successor_sealed: Option<String>,
+}
+
+/// What recording an issuance consumes, in the same transaction.
+#[derive(Debug)]
+pub enum Consume<'a> {
+    /// Redeems a code: only if unused and unexpired.
+    Code { code_hash: &'a str },
+    /// Rotates a refresh token of `client_id`: only if current, unexpired and of an
+    /// unrevoked family. `successor_sealed` keeps the answer for a retry.
+    Refresh {
+        token_hash: &'a str,
+        client_id: &'a str,
+        successor_sealed: Option<&'a str>,
+    },
 }
 
 /// The state of a refresh token, for introspection and revocation.
@@ -105,18 +120,19 @@ pub struct NewFamily<'a> {
 #[async_trait]
 pub trait GrantStore: Send + Sync {
     async fn create_code(&self, code: &NewCode) -> StoreResult<()>;
-    /// Marks a code used, in one statement, if it exists, is unused and unexpired.
-    async fn redeem_code(&self, code_hash: &str, now: i64) -> StoreResult<CodeUse>;
-    /// Writes the rows of an issuance in one transaction.
-    async fn record_issuance(&self, issuance: &Issuance<'_>, now: i64) -> StoreResult<()>;
-    /// Rotates a refresh token of `client_id`, in one statement, if it is current.
-    async fn use_refresh_token(
+    /// What a presented code is, without consuming it.
+    async fn find_code(&self, code_hash: &str, now: i64) -> StoreResult<CodeLookup>;
+    /// Consumes the code or refresh token and writes the rows of an issuance, in one
+    /// transaction. `false` when the code or token was no longer there to consume
+    /// (another request took it first): nothing was written.
+    async fn record_issuance(
         &self,
-        token_hash: &str,
-        client_id: &str,
+        consume: &Consume<'_>,
+        issuance: &Issuance<'_>,
         now: i64,
-        grace: i64,
-    ) -> StoreResult<RefreshUse>;
+    ) -> StoreResult<bool>;
+    /// A presented refresh token, without rotating it.
+    async fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshLookup>>;
     async fn refresh_token_status(
         &self,
         token_hash: &str,
@@ -142,8 +158,6 @@ pub trait GrantStore: Send + Sync {
 
 const CODE_COLUMNS: &str = "family_id, client_id, user_id, host_id, redirect_uri, scope, nonce, \
      code_challenge, auth_time, sid, amr";
-const REFRESH_COLUMNS: &str =
-    "family_id, client_id, user_id, host_id, scope, auth_time, sid, amr, expires_at";
 
 #[async_trait]
 impl GrantStore for SqlStore {
@@ -172,35 +186,65 @@ impl GrantStore for SqlStore {
         Ok(())
     }
 
-    async fn redeem_code(&self, code_hash: &str, now: i64) -> StoreResult<CodeUse> {
+    async fn find_code(&self, code_hash: &str, now: i64) -> StoreResult<CodeLookup> {
         let sql = format!(
-            "UPDATE authorization_code_t SET used_at = $1 \
-             WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $3 \
-             RETURNING {CODE_COLUMNS}"
+            "SELECT {CODE_COLUMNS}, used_at, expires_at FROM authorization_code_t \
+             WHERE code_hash = $1"
         );
-        let redeemed: Option<CodeRecord> = sqlx::query_as(&sql)
-            .bind(now)
+        let row: Option<CodeRow> = sqlx::query_as(&sql)
             .bind(code_hash)
-            .bind(now)
-            .fetch_optional(&self.writer)
+            .fetch_optional(&self.pool)
             .await?;
-        if let Some(record) = redeemed {
-            return Ok(CodeUse::Redeemed(Box::new(record)));
-        }
-        let used: Option<(String,)> = sqlx::query_as(
-            "SELECT family_id FROM authorization_code_t WHERE code_hash = $1 AND used_at IS NOT NULL",
-        )
-        .bind(code_hash)
-        .fetch_optional(&self.pool)
-        .await?;
-        Ok(match used {
-            Some((family_id,)) => CodeUse::Reused { family_id },
-            None => CodeUse::Invalid,
+        Ok(match row {
+            None => CodeLookup::Invalid,
+            Some(row) if row.used_at.is_some() => CodeLookup::Used {
+                family_id: row.record.family_id,
+            },
+            Some(row) if row.expires_at <= now => CodeLookup::Invalid,
+            Some(row) => CodeLookup::Unused(Box::new(row.record)),
         })
     }
 
-    async fn record_issuance(&self, issuance: &Issuance<'_>, now: i64) -> StoreResult<()> {
+    async fn record_issuance(
+        &self,
+        consume: &Consume<'_>,
+        issuance: &Issuance<'_>,
+        now: i64,
+    ) -> StoreResult<bool> {
         let mut tx = self.begin_write().await?;
+        // First the single use: on PostgreSQL a concurrent request's UPDATE of the same
+        // row waits here until this transaction ends, then finds it consumed.
+        let consumed = match consume {
+            Consume::Code { code_hash } => sqlx::query(
+                "UPDATE authorization_code_t SET used_at = $1 \
+                 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $3",
+            )
+            .bind(now)
+            .bind(*code_hash)
+            .bind(now),
+            Consume::Refresh {
+                token_hash,
+                client_id,
+                successor_sealed,
+            } => sqlx::query(
+                "UPDATE refresh_token_t SET rotated_at = $1, successor_sealed = $2 \
+                 WHERE token_hash = $3 AND client_id = $4 AND rotated_at IS NULL \
+                 AND expires_at > $5 \
+                 AND family_id IN (SELECT family_id FROM token_family_t WHERE revoked = 0)",
+            )
+            .bind(now)
+            .bind(*successor_sealed)
+            .bind(*token_hash)
+            .bind(*client_id)
+            .bind(now),
+        }
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
+        if consumed != 1 {
+            tx.rollback().await?;
+            return Ok(false);
+        }
         if let Some(family) = &issuance.new_family {
             sqlx::query(
                 "INSERT INTO token_family_t (family_id, client_id, user_id, created_at, expires_at, \
@@ -255,45 +299,11 @@ impl GrantStore for SqlStore {
             .execute(&mut *tx)
             .await?;
         tx.commit().await?;
-        Ok(())
+        Ok(true)
     }
 
-    async fn use_refresh_token(
-        &self,
-        token_hash: &str,
-        client_id: &str,
-        now: i64,
-        grace: i64,
-    ) -> StoreResult<RefreshUse> {
-        let sql = format!(
-            "UPDATE refresh_token_t SET rotated_at = $1 \
-             WHERE token_hash = $2 AND client_id = $3 AND rotated_at IS NULL AND expires_at > $4 \
-             AND family_id IN (SELECT family_id FROM token_family_t WHERE revoked = 0) \
-             RETURNING {REFRESH_COLUMNS}"
-        );
-        let rotated: Option<RefreshRecord> = sqlx::query_as(&sql)
-            .bind(now)
-            .bind(token_hash)
-            .bind(client_id)
-            .bind(now)
-            .fetch_optional(&self.writer)
-            .await?;
-        if let Some(record) = rotated {
-            return Ok(RefreshUse::Rotated(record));
-        }
-        let Some((record, rotated_at, revoked)) = self.refresh_row(token_hash).await? else {
-            return Ok(RefreshUse::Invalid);
-        };
-        Ok(match rotated_at {
-            _ if revoked || record.expires_at <= now || record.client_id != client_id => {
-                RefreshUse::Invalid
-            }
-            Some(at) if now - at <= grace => RefreshUse::Retry(record),
-            Some(_) => RefreshUse::Replayed {
-                family_id: record.family_id,
-            },
-            None => RefreshUse::Invalid,
-        })
+    async fn find_refresh_token(&self, token_hash: &str) -> StoreResult<Option<RefreshLookup>> {
+        self.refresh_row(token_hash).await
     }
 
     async fn refresh_token_status(
@@ -301,13 +311,13 @@ impl GrantStore for SqlStore {
         token_hash: &str,
         now: i64,
     ) -> StoreResult<Option<RefreshStatus>> {
-        Ok(self
-            .refresh_row(token_hash)
-            .await?
-            .map(|(record, rotated_at, revoked)| {
-                let active = !revoked && rotated_at.is_none() && record.expires_at > now;
-                RefreshStatus { record, active }
-            }))
+        Ok(self.refresh_row(token_hash).await?.map(|r| {
+            let active = !r.revoked && r.rotated_at.is_none() && r.record.expires_at > now;
+            RefreshStatus {
+                record: r.record,
+                active,
+            }
+        }))
     }
 
     async fn revoke_family(&self, family_id: &str, now: i64) -> StoreResult<()> {
@@ -405,31 +415,39 @@ impl GrantStore for SqlStore {
 }
 
 #[derive(FromRow)]
+struct CodeRow {
+    #[sqlx(flatten)]
+    record: CodeRecord,
+    used_at: Option<i64>,
+    expires_at: i64,
+}
+
+#[derive(FromRow)]
 struct RefreshRow {
     #[sqlx(flatten)]
     record: RefreshRecord,
     rotated_at: Option<i64>,
     family_revoked: Option<i64>,
+    successor_sealed: Option<String>,
 }
 
 impl SqlStore {
-    async fn refresh_row(
-        &self,
-        token_hash: &str,
-    ) -> StoreResult<Option<(RefreshRecord, Option<i64>, bool)>> {
+    async fn refresh_row(&self, token_hash: &str) -> StoreResult<Option<RefreshLookup>> {
         let row: Option<RefreshRow> = sqlx::query_as(
             "SELECT r.family_id, r.client_id, r.user_id, r.host_id, r.scope, r.auth_time, r.sid, \
-             r.amr, r.expires_at, r.rotated_at, f.revoked AS family_revoked \
+             r.amr, r.expires_at, r.rotated_at, f.revoked AS family_revoked, r.successor_sealed \
              FROM refresh_token_t r LEFT JOIN token_family_t f ON f.family_id = r.family_id \
              WHERE r.token_hash = $1",
         )
         .bind(token_hash)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|r| {
+        Ok(row.map(|r| RefreshLookup {
             // A family that no longer exists counts as revoked.
-            let revoked = r.family_revoked.is_none_or(|v| v != 0);
-            (r.record, r.rotated_at, revoked)
+            revoked: r.family_revoked.is_none_or(|v| v != 0),
+            record: r.record,
+            rotated_at: r.rotated_at,
+            successor_sealed: r.successor_sealed,
         }))
     }
 }

@@ -32,8 +32,8 @@ pub use clients::ClientStore;
 pub use consent::ConsentStore;
 pub use directory::{DirectoryStore, EmployeeFacts, Provision};
 pub use grants::{
-    CodeRecord, CodeUse, GrantStore, Issuance, NewCode, NewFamily, RefreshRecord, RefreshStatus,
-    RefreshUse,
+    CodeLookup, CodeRecord, Consume, GrantStore, Issuance, NewCode, NewFamily, RefreshLookup,
+    RefreshRecord, RefreshStatus,
 };
 pub use hosts::{Host, HostStore, NewHost};
 pub use import::ImportReport;

@@ -13,5 +13,6 @@ mod flow;
 mod keys;
 mod logout;
 mod profile;
+mod rotation;
 mod tokens;
 mod userinfo;

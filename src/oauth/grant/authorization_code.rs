@@ -1,13 +1,16 @@
 //! The authorization code grant's token request (RFC 6749 §4.1.3, RFC 7636 §4.6).
 
-use super::{issue_for_user, GrantContext, TokenResponse, UserGrant};
+use super::{issue_for_user, Consuming, GrantContext, TokenResponse, UserGrant};
 use crate::domain::{Client, Scopes, TokenHash};
 use crate::oauth::{pkce, GrantError, OAuthError};
-use crate::store::CodeUse;
+use crate::store::CodeLookup;
 
-/// Exchanges a code for tokens. The code is consumed in one statement; a second use
-/// gets `invalid_grant` and revokes everything the first use issued (RFC 6749 §4.1.2:
-/// "SHOULD revoke (when possible) all tokens previously issued based on that code").
+/// Exchanges a code for tokens. The code is checked first and consumed in the
+/// transaction that records the tokens, so a failed request leaves it unused. A second
+/// use gets `invalid_grant` and revokes everything the first use issued (RFC 6749
+/// §4.1.2: "SHOULD revoke (when possible) all tokens previously issued based on that
+/// code"), even when the two race: the loser's consuming `UPDATE` waits for the
+/// winner's transaction, which has written the family by then.
 pub(super) async fn exchange(
     ctx: &GrantContext<'_>,
     client: &Client,
@@ -15,22 +18,11 @@ pub(super) async fn exchange(
     redirect_uri: Option<&str>,
     code_verifier: Option<&str>,
 ) -> Result<TokenResponse, GrantError> {
-    let record = match ctx
-        .store
-        .redeem_code(TokenHash::of(code).as_str(), ctx.now)
-        .await?
-    {
-        CodeUse::Redeemed(record) => record,
-        CodeUse::Reused { family_id } => {
-            tracing::warn!(client_id = %client.client_id, "authorization code reused; revoking its grant");
-            ctx.revocations
-                .revoke_family(ctx.store, &family_id, ctx.now)
-                .await?;
-            return Err(
-                OAuthError::invalid_grant("the authorization code was already used").into(),
-            );
-        }
-        CodeUse::Invalid => {
+    let code_hash = TokenHash::of(code);
+    let record = match ctx.store.find_code(code_hash.as_str(), ctx.now).await? {
+        CodeLookup::Unused(record) => record,
+        CodeLookup::Used { family_id } => return reused(ctx, client, &family_id).await,
+        CodeLookup::Invalid => {
             return Err(
                 OAuthError::invalid_grant("the authorization code is invalid or expired").into(),
             )
@@ -70,7 +62,7 @@ pub(super) async fn exchange(
     }
 
     let scopes = Scopes::parse(&record.scope).unwrap_or_default();
-    issue_for_user(
+    let issued = issue_for_user(
         ctx,
         client,
         &UserGrant {
@@ -83,7 +75,25 @@ pub(super) async fn exchange(
             amr: &record.amr,
             nonce: record.nonce.as_deref(),
         },
-        true,
+        Consuming::Code(&code_hash),
     )
-    .await
+    .await?;
+    match issued {
+        Some(response) => Ok(response),
+        // Another request redeemed the code between the check and this transaction.
+        None => reused(ctx, client, &record.family_id).await,
+    }
+}
+
+/// A code presented again: what the first use issued is revoked.
+async fn reused(
+    ctx: &GrantContext<'_>,
+    client: &Client,
+    family_id: &str,
+) -> Result<TokenResponse, GrantError> {
+    tracing::warn!(client_id = %client.client_id, "authorization code reused; revoking its grant");
+    ctx.revocations
+        .revoke_family(ctx.store, family_id, ctx.now)
+        .await?;
+    Err(OAuthError::invalid_grant("the authorization code was already used").into())
 }

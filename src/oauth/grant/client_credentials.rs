@@ -55,7 +55,7 @@ pub(super) fn issue(
     )?;
     Ok(TokenResponse {
         access_token: access.token,
-        token_type: "Bearer",
+        token_type: "Bearer".to_owned(),
         expires_in: ctx.issuer.access_ttl,
         refresh_token: None,
         id_token: None,

@@ -14,9 +14,10 @@ use super::tokens::{AccessGrant, TokenIssuer};
 use super::{ErrorCode, GrantError, OAuthError};
 use crate::config::Config;
 use crate::domain::date::iso_date;
+use crate::domain::sealed;
 use crate::domain::{random_token, Client, Scopes, TokenHash};
 use crate::oidc::id_token::{self, IdTokenClaims};
-use crate::store::{Issuance, NewFamily, RefreshRecord, Store};
+use crate::store::{Consume, Issuance, NewFamily, RefreshRecord, Store};
 
 /// A token request, by `grant_type`.
 #[derive(Debug, Deserialize)]
@@ -75,10 +76,10 @@ impl TokenRequest {
 }
 
 /// A successful token response (RFC 6749 §5.1; OpenID Connect Core §3.1.3.3).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize)]
 pub struct TokenResponse {
     pub access_token: String,
-    pub token_type: &'static str,
+    pub token_type: String,
     pub expires_in: i64,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
@@ -151,15 +152,64 @@ struct UserGrant<'a> {
     nonce: Option<&'a str>,
 }
 
+/// What issuing tokens for a user consumes.
+enum Consuming<'a> {
+    /// A code (its hash): the family starts here.
+    Code(&'a TokenHash),
+    /// A refresh token (as presented): the family goes on. With `keep_for_retry` the
+    /// answer is kept, sealed with the presented token, for a retry within the grace
+    /// window.
+    Refresh {
+        token: &'a str,
+        token_hash: &'a TokenHash,
+        keep_for_retry: bool,
+    },
+}
+
+/// An answer kept for a retry of the rotation that gave it.
+#[derive(Serialize, Deserialize)]
+struct KeptAnswer {
+    issued_at: i64,
+    response: TokenResponse,
+}
+
+impl KeptAnswer {
+    fn seal(token: &str, response: &TokenResponse, now: i64) -> Option<String> {
+        let kept = serde_json::to_vec(&KeptAnswer {
+            issued_at: now,
+            response: TokenResponse {
+                access_token: response.access_token.clone(),
+                token_type: response.token_type.clone(),
+                expires_in: response.expires_in,
+                refresh_token: response.refresh_token.clone(),
+                id_token: response.id_token.clone(),
+                scope: response.scope.clone(),
+            },
+        })
+        .ok()?;
+        sealed::seal(token, &kept)
+    }
+
+    /// The answer as it stands at `now`: `expires_in` counts from now.
+    fn open(token: &str, sealed_answer: &str, now: i64) -> Option<TokenResponse> {
+        let kept: KeptAnswer = serde_json::from_slice(&sealed::open(token, sealed_answer)?).ok()?;
+        let mut response = kept.response;
+        response.expires_in = (kept.issued_at + response.expires_in - now).max(0);
+        Some(response)
+    }
+}
+
 /// Issues an access token, an ID token when `openid` was granted, and a refresh token
-/// when the client may refresh, and records them in one transaction. `new_family` is
-/// true on code redemption, false on refresh (the family exists).
+/// when the client may refresh, and records them in the transaction that consumes the
+/// code or refresh token. `None` when another request consumed it first: nothing was
+/// recorded and the tokens minted here are dropped unseen.
 async fn issue_for_user(
     ctx: &GrantContext<'_>,
     client: &Client,
     grant: &UserGrant<'_>,
-    new_family: bool,
-) -> Result<TokenResponse, GrantError> {
+    consuming: Consuming<'_>,
+) -> Result<Option<TokenResponse>, GrantError> {
+    let new_family = matches!(consuming, Consuming::Code(_));
     let amr: Vec<String> = grant
         .amr
         .split(' ')
@@ -219,8 +269,36 @@ async fn issue_for_user(
         let token = random_token();
         (TokenHash::of(&token), token, record)
     });
-    ctx.store
+    let response = TokenResponse {
+        access_token: access.token,
+        token_type: "Bearer".to_owned(),
+        expires_in: ctx.issuer.access_ttl,
+        refresh_token: refresh.as_ref().map(|(_, token, _)| token.clone()),
+        id_token,
+        scope: grant.scopes.to_string(),
+    };
+    let kept = match &consuming {
+        Consuming::Refresh {
+            token,
+            keep_for_retry: true,
+            ..
+        } => KeptAnswer::seal(token, &response, ctx.now),
+        _ => None,
+    };
+    let consume = match &consuming {
+        Consuming::Code(hash) => Consume::Code {
+            code_hash: hash.as_str(),
+        },
+        Consuming::Refresh { token_hash, .. } => Consume::Refresh {
+            token_hash: token_hash.as_str(),
+            client_id: &client.client_id,
+            successor_sealed: kept.as_deref(),
+        },
+    };
+    let recorded = ctx
+        .store
         .record_issuance(
+            &consume,
             &Issuance {
                 new_family: new_family.then_some(NewFamily {
                     client_id: &client.client_id,
@@ -239,14 +317,7 @@ async fn issue_for_user(
             ctx.now,
         )
         .await?;
-    Ok(TokenResponse {
-        access_token: access.token,
-        token_type: "Bearer",
-        expires_in: ctx.issuer.access_ttl,
-        refresh_token: refresh.map(|(_, token, _)| token),
-        id_token,
-        scope: grant.scopes.to_string(),
-    })
+    Ok(recorded.then_some(response))
 }
 
 #[cfg(test)]
