@@ -143,15 +143,18 @@ fn needs_login(
 ) -> bool {
     let Some(sso) = sso else { return true };
     let request = &pending.request;
-    // prompt=login and select_account: a sign-in at or after the request.
-    if (request.prompt.login || request.prompt.select_account) && sso.auth_time < pending.created_at
-    {
+    // A sign-in made for this very request answers its prompt=login and max_age. Times
+    // are whole seconds, so comparing them could not tell a sign-in a moment ago from
+    // one made for this request.
+    let signed_in_for_this = sso.for_request.as_deref() == Some(pending.id.as_str());
+    if (request.prompt.login || request.prompt.select_account) && !signed_in_for_this {
         return true;
     }
-    // max_age (Core §3.1.2.1): the sign-in must be recent enough.
+    // max_age (Core §3.1.2.1): the sign-in must be recent enough; 0 asks for a fresh
+    // one every time (as prompt=login).
     if request
         .max_age
-        .is_some_and(|max| state.now() - sso.auth_time > max)
+        .is_some_and(|max| !signed_in_for_this && (max == 0 || state.now() - sso.auth_time > max))
     {
         return true;
     }

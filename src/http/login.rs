@@ -241,6 +241,7 @@ async fn complete(
         auth_time: state.now(),
         amr: vec!["pwd".to_owned()],
         sid: random_id(),
+        for_request: (!request_id.is_empty()).then(|| request_id.to_owned()),
     };
     session::sign_in(session, &sso).await?;
     tracing::info!(user_id = %sso.user_id, host_id = %sso.host_id, "signed in");

@@ -48,9 +48,22 @@ fn backend(e: impl std::fmt::Display) -> session_store::Error {
     session_store::Error::Backend(e.to_string())
 }
 
+/// What a session row holds: the record without its id. The id is the cookie's value;
+/// the row is keyed by its SHA-256 and holds nothing from which the cookie could be
+/// rebuilt, so a copy of the database hands out no live session.
+#[derive(Serialize, Deserialize)]
+struct StoredRecord {
+    data: HashMap<String, serde_json::Value>,
+    expiry_date: time::OffsetDateTime,
+}
+
 fn encode(record: &Record) -> session_store::Result<(String, i64)> {
+    let stored = StoredRecord {
+        data: record.data.clone(),
+        expiry_date: record.expiry_date,
+    };
     let data =
-        serde_json::to_string(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        serde_json::to_string(&stored).map_err(|e| session_store::Error::Encode(e.to_string()))?;
     Ok((data, record.expiry_date.unix_timestamp()))
 }
 
@@ -89,9 +102,13 @@ impl SessionStore for SqlSessionStore {
         else {
             return Ok(None);
         };
-        serde_json::from_str(&data)
-            .map(Some)
-            .map_err(|e| session_store::Error::Decode(e.to_string()))
+        let stored: StoredRecord =
+            serde_json::from_str(&data).map_err(|e| session_store::Error::Decode(e.to_string()))?;
+        Ok(Some(Record {
+            id: *id,
+            data: stored.data,
+            expiry_date: stored.expiry_date,
+        }))
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
@@ -109,6 +126,11 @@ pub struct SsoSession {
     pub amr: Vec<String>,
     /// The session id that goes into ID tokens as `sid`; not the cookie's value.
     pub sid: String,
+    /// The pending authorization request this sign-in was made for: it answers that
+    /// request's `prompt=login` or `max_age` (Core §3.1.2.1), however soon after an
+    /// earlier sign-in it happened, and no other request's.
+    #[serde(default)]
+    pub for_request: Option<String>,
 }
 
 /// An authorization request waiting for the user to sign in or consent.
@@ -116,7 +138,7 @@ pub struct SsoSession {
 pub struct PendingAuthorization {
     pub id: String,
     pub request: AuthorizationRequest,
-    /// When the request arrived: `prompt=login` needs a sign-in at or after it.
+    /// When the request arrived (the oldest is dropped first when there are too many).
     pub created_at: i64,
 }
 
