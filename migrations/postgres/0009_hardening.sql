@@ -14,3 +14,16 @@ ALTER TABLE refresh_token_t ADD COLUMN successor_sealed TEXT;
 -- value) included, so a copy of the database handed out live sessions. Rows now hold
 -- the data alone; the old ones are dropped, which signs everyone out once.
 DELETE FROM session_t;
+
+-- The seed's contact fields of a user (seed 003's user_t), released by the address and
+-- phone scopes and, for gender and birthday, the profile scope (OpenID Connect Core
+-- §5.4). Empty until an import or the admin API fills them.
+ALTER TABLE user_t ADD COLUMN phone_number TEXT NULL;
+ALTER TABLE user_t ADD COLUMN phone_verified BIGINT NOT NULL DEFAULT 0;
+ALTER TABLE user_t ADD COLUMN gender TEXT NULL;
+ALTER TABLE user_t ADD COLUMN birthday TEXT NULL;
+ALTER TABLE user_t ADD COLUMN country TEXT NULL;
+ALTER TABLE user_t ADD COLUMN province TEXT NULL;
+ALTER TABLE user_t ADD COLUMN city TEXT NULL;
+ALTER TABLE user_t ADD COLUMN address TEXT NULL;
+ALTER TABLE user_t ADD COLUMN post_code TEXT NULL;

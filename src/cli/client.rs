@@ -27,7 +27,10 @@ pub enum ClientCommand {
         #[arg(long)]
         public: bool,
         /// Allowed scopes, space separated.
-        #[arg(long, default_value = "openid profile email offline_access")]
+        #[arg(
+            long,
+            default_value = "openid profile email address phone offline_access"
+        )]
         scope: String,
         /// Allowed grant types; repeat for several.
         #[arg(long = "grant", value_name = "GRANT", default_values_t = ["authorization_code".to_owned(), "refresh_token".to_owned()])]

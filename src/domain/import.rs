@@ -63,7 +63,7 @@ fn default_grants() -> Vec<String> {
 }
 
 fn default_client_scopes() -> String {
-    "openid profile email offline_access".to_owned()
+    "openid profile email address phone offline_access".to_owned()
 }
 
 fn yes() -> bool {
@@ -209,8 +209,70 @@ pub struct UserDoc {
     pub password: Option<String>,
     /// Or an argon2 PHC string.
     pub password_hash: Option<String>,
+    /// Contact and profile facts (seed 003's columns), released by the `phone`,
+    /// `address` and `profile` scopes.
+    pub phone_number: Option<String>,
+    #[serde(default)]
+    pub phone_verified: bool,
+    /// `F`, `M` or a word.
+    pub gender: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub birthday: Option<String>,
+    /// The street address (lines separated by newlines).
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub province: Option<String>,
+    pub post_code: Option<String>,
+    /// An ISO 3166-1 country code or name.
+    pub country: Option<String>,
     #[serde(default)]
     pub hosts: Vec<MembershipDoc>,
+}
+
+impl UserDoc {
+    /// The contact facts as the domain holds them.
+    #[must_use]
+    pub fn contact(&self) -> crate::domain::Contact {
+        crate::domain::Contact {
+            phone_number: self.phone_number.clone(),
+            phone_verified: self.phone_verified,
+            gender: self.gender.clone(),
+            birthday: self.birthday.clone(),
+            address: self.address.clone(),
+            city: self.city.clone(),
+            province: self.province.clone(),
+            post_code: self.post_code.clone(),
+            country: self.country.clone(),
+        }
+    }
+
+    fn check_contact(&self) -> Result<(), String> {
+        if let Some(day) = &self.birthday {
+            super::date::parse_iso_date(day).map_err(|e| format!("birthday: {e}"))?;
+        }
+        if let Some(phone) = &self.phone_number {
+            let ok = phone.len() <= 32
+                && phone
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " +-().x".contains(c));
+            if !ok {
+                return Err(format!("phone_number: {phone:?} is not a phone number"));
+            }
+        }
+        for (name, value, max) in [
+            ("gender", &self.gender, 16),
+            ("address", &self.address, 256),
+            ("city", &self.city, 64),
+            ("province", &self.province, 64),
+            ("post_code", &self.post_code, 16),
+            ("country", &self.country, 64),
+        ] {
+            if value.as_ref().is_some_and(|v| v.len() > max) {
+                return Err(format!("{name}: longer than {max} characters"));
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -443,6 +505,7 @@ pub fn validate(doc: &Document) -> Result<(), String> {
         if u.password.is_some() && u.password_hash.is_some() {
             return Err(format!("{at}: give password or password_hash, not both"));
         }
+        u.check_contact().map_err(|e| format!("{at}: {e}"))?;
         for (j, m) in u.hosts.iter().enumerate() {
             let at = format!("{at}.hosts[{j}] ({})", m.host);
             if let Some(h) = doc

@@ -19,5 +19,5 @@ pub use redirect_uri::RedirectUri;
 pub use scope::Scopes;
 pub use secret::{random_token, Secret, TokenHash};
 pub use time::{Clock, ClockOffset, UnixTime};
-pub use user::User;
+pub use user::{Contact, User};
 pub use user_type::UserTypeModel;

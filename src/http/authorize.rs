@@ -27,6 +27,11 @@ pub async fn authorize(
     body: Bytes,
 ) -> Result<Response, PageError> {
     let raw = super::parameters(&method, &uri, &body);
+    if raw.len() > authorize::MAX_REQUEST_BYTES {
+        return Err(PageError::BadRequest(
+            "The authorization request is too long.".to_owned(),
+        ));
+    }
     let pairs: Vec<(String, String)> = serde_urlencoded::from_bytes(raw)
         .map_err(|_| PageError::BadRequest("The authorization request is malformed.".to_owned()))?;
     let params = authorize::collect_params(pairs).map_err(untrusted)?;

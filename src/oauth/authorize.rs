@@ -26,6 +26,8 @@ pub enum UntrustedRequest {
     UnregisteredRedirectUri,
     #[error("The request repeats the parameter {0}.")]
     Repeated(String),
+    #[error("The parameter {0} is too long.")]
+    TooLong(&'static str),
 }
 
 /// How the response travels back (OAuth 2.0 Multiple Response Types §2.1; Form Post
@@ -113,10 +115,47 @@ const KNOWN: &[&str] = &[
     "registration",
 ];
 
-/// Turns raw pairs into a map, refusing a repeated known parameter.
+/// The longest whole authorization request taken, in bytes: a pending request is kept
+/// in the session, so its size is what a stranger without a cookie can make the
+/// database store.
+pub const MAX_REQUEST_BYTES: usize = 16 * 1024;
+
+/// The longest value of each parameter, in bytes. The specs set none; these are far
+/// above what clients send (an `id_token_hint` is a whole JWT).
+const MAX_LENGTHS: &[(&str, usize)] = &[
+    ("client_id", 255),
+    ("redirect_uri", 2048),
+    ("response_type", 64),
+    ("response_mode", 64),
+    ("scope", 1024),
+    ("state", 1024),
+    ("nonce", 512),
+    ("code_challenge", 128),
+    ("code_challenge_method", 16),
+    ("prompt", 64),
+    ("max_age", 12),
+    ("login_hint", 256),
+    ("id_token_hint", 8192),
+    ("display", 16),
+    ("ui_locales", 256),
+    ("claims_locales", 256),
+    ("acr_values", 512),
+    ("claims", 4096),
+];
+
+/// The parameters answered with an error page when too long: they are needed to
+/// answer at the redirect URI at all (`state` goes back in the redirect).
+const UNTRUSTED_WHEN_LONG: &[&str] = &["client_id", "redirect_uri", "response_mode", "state"];
+
+fn max_length(param: &str) -> Option<(&'static str, usize)> {
+    MAX_LENGTHS.iter().copied().find(|(name, _)| *name == param)
+}
+
+/// Turns raw pairs into a map, refusing a repeated known parameter and an over-long
+/// one of those needed to answer at the redirect URI.
 ///
 /// # Errors
-/// `Repeated` naming the parameter.
+/// `Repeated` or `TooLong` naming the parameter.
 pub fn collect_params(
     pairs: Vec<(String, String)>,
 ) -> Result<HashMap<String, String>, UntrustedRequest> {
@@ -125,11 +164,30 @@ pub fn collect_params(
         if v.is_empty() || !KNOWN.contains(&k.as_str()) {
             continue;
         }
+        if let Some((name, max)) = max_length(&k) {
+            if v.len() > max && UNTRUSTED_WHEN_LONG.contains(&name) {
+                return Err(UntrustedRequest::TooLong(name));
+            }
+        }
         if map.insert(k.clone(), v).is_some() {
             return Err(UntrustedRequest::Repeated(k));
         }
     }
     Ok(map)
+}
+
+/// Refuses a parameter longer than its limit.
+fn check_lengths(params: &HashMap<String, String>) -> Result<(), OAuthError> {
+    for (name, value) in params {
+        if let Some((name, max)) = max_length(name) {
+            if value.len() > max {
+                return Err(OAuthError::invalid_request(format!(
+                    "{name} is longer than {max} bytes"
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Checks the redirect URI against the client, which the caller has looked up by
@@ -170,6 +228,7 @@ pub fn validate(
     target: &ResponseTarget,
 ) -> Result<AuthorizationRequest, OAuthError> {
     let get = |k: &str| params.get(k).map(String::as_str);
+    check_lengths(params)?;
     // Core §6: this provider does not take request objects.
     if get("request").is_some() {
         return Err(OAuthError::new(

@@ -6,7 +6,14 @@ use serde_json::{json, Value};
 use crate::keys::Algorithm;
 
 /// The scopes Tessera understands.
-pub const SCOPES_SUPPORTED: &[&str] = &["openid", "profile", "email", "offline_access"];
+pub const SCOPES_SUPPORTED: &[&str] = &[
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
 
 /// The metadata document for `issuer` (no trailing slash) signing with `alg`.
 #[must_use]
@@ -37,8 +44,14 @@ pub fn metadata(issuer: &str, alg: Algorithm) -> Value {
         "claims_supported": [
             "iss", "sub", "aud", "exp", "iat", "auth_time", "nonce", "at_hash", "sid", "amr",
             "azp", "name", "given_name", "family_name", "preferred_username", "locale",
-            "email", "email_verified", "uid", "uty", "host", "role", "grp", "pos", "att"
+            "gender", "birthdate", "email", "email_verified", "address", "phone_number",
+            "phone_number_verified", "uid", "uty", "host", "role", "grp", "pos", "att"
         ],
+        // The pages are in English only (a second language comes with the account and
+        // admin pages). Claims are released as stored, never translated, so no
+        // `claims_locales_supported` is claimed (Discovery §3: it lists the languages
+        // "supported for values in Claims being returned").
+        "ui_locales_supported": ["en"],
         "claims_parameter_supported": false,
         "request_parameter_supported": false,
         "request_uri_parameter_supported": false,

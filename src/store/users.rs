@@ -4,7 +4,7 @@ use async_trait::async_trait;
 use sqlx::FromRow;
 
 use super::{flag, on_unique, Host, SqlStore, StoreError, StoreResult};
-use crate::domain::{User, UserTypeModel};
+use crate::domain::{Contact, User, UserTypeModel};
 
 #[derive(Clone, Debug)]
 pub struct NewUser {
@@ -38,6 +38,15 @@ struct UserRow {
     user_type: Option<String>,
     verified: i64,
     locked: i64,
+    phone_number: Option<String>,
+    phone_verified: i64,
+    gender: Option<String>,
+    birthday: Option<String>,
+    country: Option<String>,
+    province: Option<String>,
+    city: Option<String>,
+    address: Option<String>,
+    post_code: Option<String>,
 }
 
 impl UserRow {
@@ -54,13 +63,25 @@ impl UserRow {
                 user_type: self.user_type,
                 verified: self.verified != 0,
                 locked: self.locked != 0,
+                contact: Contact {
+                    phone_number: self.phone_number,
+                    phone_verified: self.phone_verified != 0,
+                    gender: self.gender,
+                    birthday: self.birthday,
+                    address: self.address,
+                    city: self.city,
+                    province: self.province,
+                    post_code: self.post_code,
+                    country: self.country,
+                },
             },
         }
     }
 }
 
 const USER_COLUMNS: &str = "user_id, email, username, password, language, first_name, \
-                            last_name, user_type, verified, locked";
+                            last_name, user_type, verified, locked, phone_number, phone_verified, \
+                            gender, birthday, country, province, city, address, post_code";
 
 #[async_trait]
 pub trait UserStore: Send + Sync {

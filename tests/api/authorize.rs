@@ -445,3 +445,50 @@ async fn post_to_the_authorization_endpoint_works_like_get() {
     let response = app.sign_in_through(response).await;
     assert!(query_of(&location(&response)).contains_key("code"));
 }
+
+/// Rows in the session table, as a copy of the database would show them.
+async fn session_rows(app: &TestApp) -> i64 {
+    sqlx::any::install_default_drivers();
+    let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.state.config.database_url)
+        .await
+        .unwrap();
+    let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM session_t")
+        .fetch_one(&mut db)
+        .await
+        .unwrap();
+    n
+}
+
+#[tokio::test]
+async fn oversized_parameters_are_refused_and_store_nothing() {
+    let app = spawn_app().await;
+    let before = session_rows(&app).await;
+    // Cookieless requests, as a stranger would send them: each used to be kept whole.
+    let huge = "x".repeat(1_900_000);
+    for _ in 0..5 {
+        let mut params = app.authorize_params();
+        params.push(("login_hint", huge.clone()));
+        let response = reqwest::Client::new()
+            .post(app.url("/authorize"))
+            .form(&params)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    }
+    assert_eq!(session_rows(&app).await, before);
+    // Within the whole request's bound, a parameter over its own limit: an error for
+    // the client when the redirect is proven, an error page when it is `state`.
+    let response = app
+        .get_authorize(&with(&app, &[("login_hint", &"x".repeat(300))]))
+        .await;
+    let to = location(&response);
+    assert_eq!(query_of(&to)["error"], "invalid_request");
+    assert!(query_of(&to)["error_description"].contains("login_hint"));
+    let response = app
+        .get_authorize(&with(&app, &[("state", &"s".repeat(2000))]))
+        .await;
+    assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+    assert!(response.headers().get("location").is_none());
+    assert_eq!(session_rows(&app).await, before);
+}

@@ -41,6 +41,16 @@ async fn discovery_metadata_is_complete_and_truthful() {
     assert_eq!(m["subject_types_supported"], serde_json::json!(["public"]));
     let modes = m["response_modes_supported"].as_array().unwrap();
     assert!(modes.contains(&"form_post".into()) && modes.contains(&"query".into()));
+    // OIDC Core §5.4's scopes and their claims.
+    let scopes = m["scopes_supported"].as_array().unwrap();
+    let claims = m["claims_supported"].as_array().unwrap();
+    for (scope, claim) in [("address", "address"), ("phone", "phone_number")] {
+        assert!(scopes.contains(&scope.into()), "{scope}");
+        assert!(claims.contains(&claim.into()), "{claim}");
+    }
+    // The pages speak English only, and claims are never translated.
+    assert_eq!(m["ui_locales_supported"], serde_json::json!(["en"]));
+    assert!(m.get("claims_locales_supported").is_none());
 
     // Every advertised endpoint answers (none is a 404).
     for field in [

@@ -179,8 +179,10 @@ pub fn client(client_id: &str, client_type: ClientType, secret: Option<&Secret>)
         redirect_uris: vec![RedirectUri::parse(REDIRECT_URI).expect("uri")],
         post_logout_redirect_uris: vec![RedirectUri::parse(LOGOUT_URI).expect("uri")],
         grant_types: grants.iter().map(|g| (*g).to_owned()).collect(),
-        allowed_scopes: Scopes::parse("openid profile email offline_access api:read api:write")
-            .expect("scopes"),
+        allowed_scopes: Scopes::parse(
+            "openid profile email address phone offline_access api:read api:write",
+        )
+        .expect("scopes"),
         require_pkce: true,
         host_id: None,
         profile_in_id_token: false,

@@ -95,3 +95,57 @@ async fn a_token_without_openid_is_insufficient() {
         .unwrap()
         .contains("insufficient_scope"));
 }
+
+#[tokio::test]
+async fn the_address_and_phone_scopes_release_the_users_contact_facts() {
+    let app = spawn_app().await;
+    app.import(&format!(
+        "users:\n  - email: {EMAIL}\n    user_type: C\n    verified: true\n    \
+         phone_number: \"+1 555 0100\"\n    phone_verified: true\n    gender: F\n    \
+         birthday: \"1990-05-04\"\n    address: 1 Rabbit Hole\n    city: Oxford\n    \
+         post_code: OX1 1AA\n    country: GB\n"
+    ))
+    .await
+    .unwrap();
+    let mut params = app.authorize_params();
+    params.retain(|(k, _)| *k != "scope");
+    params.push(("scope", "openid profile address phone".into()));
+    let response = app.sign_in_through(app.get_authorize(&params).await).await;
+    let code = crate::helpers::query_of(&crate::helpers::location(&response))["code"].clone();
+    let tokens = app.exchange(&code).await;
+    let claims: Value = app
+        .browser
+        .get(app.url("/userinfo"))
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(claims["phone_number"], "+1 555 0100");
+    assert_eq!(claims["phone_number_verified"], true);
+    assert_eq!(claims["gender"], "female");
+    assert_eq!(claims["birthdate"], "1990-05-04");
+    assert_eq!(claims["address"]["street_address"], "1 Rabbit Hole");
+    assert_eq!(claims["address"]["locality"], "Oxford");
+    assert_eq!(claims["address"]["postal_code"], "OX1 1AA");
+    assert_eq!(claims["address"]["country"], "GB");
+    assert_eq!(
+        claims["address"]["formatted"],
+        "1 Rabbit Hole\nOX1 1AA Oxford\nGB"
+    );
+    // Without the scopes, none of it.
+    let plain = app.tokens().await;
+    let claims: Value = app
+        .browser
+        .get(app.url("/userinfo"))
+        .bearer_auth(plain["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert!(claims.get("phone_number").is_none() && claims.get("address").is_none());
+}

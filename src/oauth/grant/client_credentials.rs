@@ -7,7 +7,14 @@ use crate::oauth::tokens::AccessGrant;
 use crate::oauth::{ErrorCode, GrantError, OAuthError};
 
 /// Scopes about a user make no sense without one.
-const USER_SCOPES: &[&str] = &["openid", "offline_access", "profile", "email"];
+const USER_SCOPES: &[&str] = &[
+    "openid",
+    "offline_access",
+    "profile",
+    "email",
+    "address",
+    "phone",
+];
 
 pub(super) fn issue(
     ctx: &GrantContext<'_>,
