@@ -98,6 +98,18 @@ pub trait Store:
 {
     /// Checks that the database answers (for `/readyz`).
     async fn ping(&self) -> StoreResult<()>;
+
+    /// How many pooled connections are open and idle (for the metrics).
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats::default()
+    }
+}
+
+/// Connections of the database pools.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    pub open: u32,
+    pub idle: u32,
 }
 
 /// The SQL implementation of every store trait, on SQLite or PostgreSQL.
@@ -214,6 +226,20 @@ impl Store for SqlStore {
     async fn ping(&self) -> StoreResult<()> {
         sqlx::query("SELECT 1").execute(&self.pool).await?;
         Ok(())
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        let idle = |p: &AnyPool| u32::try_from(p.num_idle()).unwrap_or(u32::MAX);
+        let mut stats = PoolStats {
+            open: self.pool.size(),
+            idle: idle(&self.pool),
+        };
+        // On SQLite the writer is a pool of its own; on PostgreSQL the same one.
+        if self.backend == Backend::Sqlite {
+            stats.open += self.writer.size();
+            stats.idle += idle(&self.writer);
+        }
+        stats
     }
 }
 
