@@ -12,6 +12,8 @@ use crate::config::Config;
 use crate::domain::Clock;
 use crate::http::{self, AppState};
 use crate::keys::{self, KeyRing};
+use crate::metrics::Metrics;
+use crate::server;
 use crate::store::{SqlStore, Store};
 
 /// How often a node reloads the signing keys (so a rotation made elsewhere reaches
@@ -23,6 +25,8 @@ const REVOCATIONS: Duration = Duration::from_secs(1);
 
 pub struct App {
     listener: TcpListener,
+    /// The separate `/metrics` listener, when `metrics.listen` names one.
+    metrics_listener: Option<TcpListener>,
     state: AppState,
     store: Arc<SqlStore>,
 }
@@ -52,6 +56,14 @@ impl App {
             config.issuer = format!("http://{address}");
         }
         config.validate()?;
+        let metrics_listener = match config.metrics_listen()? {
+            Some(at) => Some(
+                TcpListener::bind(at)
+                    .await
+                    .with_context(|| format!("cannot listen on {at} for the metrics"))?,
+            ),
+            None => None,
+        };
         let store = Arc::new(open_store(&config).await?);
         let records = prepare_keys(&*store, &config, clock.now()).await?;
         let keys = KeyRing::from_records(&records)?;
@@ -60,10 +72,19 @@ impl App {
         }
         let passwords =
             PasswordVerifier::per_core().context("cannot start the password hashing threads")?;
+        let metrics = Arc::new(Metrics::default());
         let authenticator = Authenticator::new(passwords, &config.directories, &*store)
             .await
-            .context("cannot set up the directories")?;
-        let state = AppState::new(Arc::new(config), store.clone(), keys, authenticator, clock);
+            .context("cannot set up the directories")?
+            .with_metrics(metrics.clone());
+        let state = AppState::new(
+            Arc::new(config),
+            store.clone(),
+            keys,
+            authenticator,
+            clock,
+            metrics,
+        );
         state
             .revocations
             .sync(&*state.store, state.now())
@@ -71,6 +92,7 @@ impl App {
             .context("cannot read the revoked tokens")?;
         Ok(Self {
             listener,
+            metrics_listener,
             state,
             store,
         })
@@ -79,6 +101,15 @@ impl App {
     #[must_use]
     pub fn port(&self) -> u16 {
         self.listener.local_addr().map_or(0, |a| a.port())
+    }
+
+    /// The port of the separate metrics listener, if there is one.
+    #[must_use]
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_listener
+            .as_ref()
+            .and_then(|l| l.local_addr().ok())
+            .map(|a| a.port())
     }
 
     #[must_use]
@@ -104,15 +135,42 @@ impl App {
     ) -> anyhow::Result<()> {
         let background = tokio::spawn(maintain(self.state.clone()));
         let router = http::router(self.state.clone());
+        let open_files = server::raise_open_files_limit();
+        let limits = server::Limits::new(&self.state.config.server, open_files);
         tracing::info!(
             issuer = %self.state.config.issuer,
+            max_connections = limits.max_connections,
             "listening on {}; discovery at {}/.well-known/openid-configuration",
             self.listener.local_addr()?,
             self.state.config.issuer_base()
         );
-        axum::serve(self.listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await?;
+        // The metrics listener stops with the public one.
+        let (stop, stopped) = tokio::sync::watch::channel(());
+        if let Some(listener) = self.metrics_listener {
+            tracing::info!("metrics at http://{}/metrics", listener.local_addr()?);
+            let mut stopped = stopped.clone();
+            let router = http::metrics_router(self.state.clone());
+            tokio::spawn(async move {
+                let until = async move {
+                    let _ = stopped.changed().await;
+                };
+                if let Err(e) = axum::serve(listener, router)
+                    .with_graceful_shutdown(until)
+                    .await
+                {
+                    tracing::error!(error = %e, "the metrics listener failed");
+                }
+            });
+        }
+        server::serve(
+            self.listener,
+            router,
+            limits,
+            self.state.metrics.clone(),
+            shutdown,
+        )
+        .await?;
+        drop(stop);
         background.abort();
         self.store.close().await;
         Ok(())

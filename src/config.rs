@@ -32,6 +32,9 @@ pub struct Config {
     pub signing_alg: Algorithm,
     pub tokens: TokenConfig,
     pub session: SessionConfig,
+    pub server: ServerConfig,
+    pub metrics: MetricsConfig,
+    pub log: LogConfig,
     /// The hosts' directories (`[[directories]]`), for employees' sign-in.
     #[serde(default)]
     pub directories: Vec<DirectorySettings>,
@@ -64,6 +67,46 @@ pub struct SessionConfig {
     pub cookie_name: String,
 }
 
+/// Limits on client connections (see `docs/operations.md`). Times in seconds.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerConfig {
+    /// How long a client may take to send a request's headers, counted from the
+    /// moment the server waits for them (a new connection, or the next request).
+    pub header_read_timeout: u64,
+    /// How long a kept-alive connection may stay idle after a response.
+    pub keep_alive_timeout: u64,
+    /// How long a request may take, body and handler included (answered with 408).
+    pub request_timeout: u64,
+    /// Open connections at most; further clients wait in the listen backlog.
+    pub max_connections: usize,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsConfig {
+    /// A separate listener for `/metrics` (`127.0.0.1:9464`); empty for none.
+    pub listen: String,
+    /// A bearer token that opens `/metrics` on the public listener; empty: not served
+    /// there. Best set through `TESSERA_METRICS__TOKEN`.
+    pub token: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogConfig {
+    pub format: LogFormat,
+}
+
+#[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines, coloured on a terminal.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum CookieSecurity {
@@ -94,6 +137,21 @@ impl Default for Config {
                 ttl: 8 * 3600,
                 secure_cookie: CookieSecurity::Auto,
                 cookie_name: "tessera_session".to_owned(),
+            },
+            // Node's defaults: headersTimeout 60 s, keepAliveTimeout 5 s,
+            // requestTimeout 300 s.
+            server: ServerConfig {
+                header_read_timeout: 60,
+                keep_alive_timeout: 5,
+                request_timeout: 300,
+                max_connections: 10_000,
+            },
+            metrics: MetricsConfig {
+                listen: String::new(),
+                token: String::new(),
+            },
+            log: LogConfig {
+                format: LogFormat::Text,
             },
             directories: Vec::new(),
         }
@@ -146,6 +204,20 @@ impl Config {
         if t.refresh_reuse_grace < 0 {
             anyhow::bail!("tokens.refresh_reuse_grace must not be negative");
         }
+        let s = &self.server;
+        for (name, v) in [
+            ("header_read_timeout", s.header_read_timeout),
+            ("keep_alive_timeout", s.keep_alive_timeout),
+            ("request_timeout", s.request_timeout),
+        ] {
+            if v == 0 {
+                anyhow::bail!("server.{name} must be a positive number of seconds");
+            }
+        }
+        if s.max_connections == 0 {
+            anyhow::bail!("server.max_connections must be positive");
+        }
+        self.metrics_listen()?;
         Ok(())
     }
 
@@ -171,6 +243,21 @@ impl Config {
         } else {
             &self.tokens.access_token_audience
         }
+    }
+
+    /// The separate metrics listener's address, if one is configured.
+    ///
+    /// # Errors
+    /// When `metrics.listen` is not a socket address.
+    pub fn metrics_listen(&self) -> anyhow::Result<Option<SocketAddr>> {
+        let listen = self.metrics.listen.trim();
+        if listen.is_empty() {
+            return Ok(None);
+        }
+        listen
+            .parse()
+            .map(Some)
+            .map_err(|e| anyhow::anyhow!("metrics.listen {listen:?} is not an address: {e}"))
     }
 
     /// The longest time a token signed now can stay valid: how long a retired key
@@ -209,6 +296,9 @@ fn warn_unknown_env() {
         "SIGNING_ALG",
         "TOKENS__",
         "SESSION__",
+        "SERVER__",
+        "METRICS__",
+        "LOG__",
         "DIRECTORIES",
         "CONFIG",
         "TEST_",

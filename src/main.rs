@@ -1,6 +1,10 @@
-//! The `tessera` binary: parse the command line, set up logging, run.
+//! The `tessera` binary: parse the command line, load the configuration, set up
+//! logging, run.
+
+use std::io::IsTerminal;
 
 use clap::Parser;
+use tessera::config::{Config, LogFormat};
 use tracing_subscriber::EnvFilter;
 
 /// mimalloc instead of glibc's allocator: a request allocates and frees many small
@@ -11,21 +15,43 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {
-    // Logs go to standard error, so that a command's output (a client secret, a table)
-    // stays clean on standard output. sqlx reports PostgreSQL's notices at info level.
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            EnvFilter::try_from_env("TESSERA_LOG")
-                .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
     let cli = tessera::cli::Cli::parse();
-    match tessera::cli::run(cli).await {
+    let config = match Config::load(cli.config.as_deref()) {
+        Ok(config) => config,
+        Err(e) => return fail(&e),
+    };
+    init_logging(config.log.format);
+    match tessera::cli::run_with(cli.command, config).await {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("error: {e:#}");
-            std::process::ExitCode::FAILURE
-        }
+        // The reader of our output went away (`tessera keys list | head -1`): it has
+        // what it wanted.
+        Err(e) if tessera::cli::is_broken_pipe(&e) => std::process::ExitCode::SUCCESS,
+        Err(e) => fail(&e),
+    }
+}
+
+fn fail(e: &anyhow::Error) -> std::process::ExitCode {
+    eprintln!("error: {e:#}");
+    std::process::ExitCode::FAILURE
+}
+
+/// Logs go to standard error, so that a command's output (a client secret, a table)
+/// stays clean on standard output: text, coloured only on a terminal (escape codes
+/// would litter a journal or a file), or JSON lines with the request's span fields
+/// (its `request_id`). sqlx reports PostgreSQL's notices at info level.
+fn init_logging(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_env("TESSERA_LOG").unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        LogFormat::Text => builder.with_ansi(std::io::stderr().is_terminal()).init(),
+        LogFormat::Json => builder
+            .json()
+            .with_ansi(false)
+            .with_current_span(true)
+            .with_span_list(false)
+            .init(),
     }
 }

@@ -6,10 +6,12 @@ pub mod password;
 
 use std::collections::HashMap;
 use std::sync::Arc;
+use std::time::Instant;
 
 pub use password::{hash_password, PasswordVerifier};
 
 use crate::domain::user_type::is_employee;
+use crate::metrics::Metrics;
 use crate::store::{EmployeeFacts, Host, Provision, Store, StoreError};
 use directory::{Directory, DirectoryError, DirectorySettings, DirectoryUser, Refusal};
 
@@ -48,6 +50,7 @@ struct HostDirectory {
 pub struct Authenticator {
     pub passwords: PasswordVerifier,
     directories: Arc<HashMap<String, HostDirectory>>,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -90,7 +93,15 @@ impl Authenticator {
         Ok(Self {
             passwords,
             directories: Arc::new(directories),
+            metrics: Arc::default(),
         })
+    }
+
+    /// Counts sign-ins and times directories in `metrics` (the node's).
+    #[must_use]
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
     }
 
     /// Checks a login and password: against the host's directory for employees of a host
@@ -158,11 +169,17 @@ impl Authenticator {
         let phc = found.as_ref().and_then(|c| c.password_hash.as_deref());
         let verified = self.passwords.verify(password, phc).await?;
         match found.filter(|c| verified && !c.user.locked) {
-            Some(c) => Ok(Ok(Authenticated {
-                user_id: c.user.user_id,
-                hosts,
-            })),
-            None => refused,
+            Some(c) => {
+                self.metrics.sign_in("password", "success");
+                Ok(Ok(Authenticated {
+                    user_id: c.user.user_id,
+                    hosts,
+                }))
+            }
+            None => {
+                self.metrics.sign_in("password", "refused");
+                refused
+            }
         }
     }
 
@@ -197,7 +214,24 @@ impl Authenticator {
         password: &str,
         now: i64,
     ) -> Result<Result<Authenticated, Failure>, AuthError> {
-        let user = match directory.authenticate(login, password).await {
+        let started = Instant::now();
+        let result = directory.authenticate(login, password).await;
+        let outcome = match &result {
+            Ok(_) => "success",
+            Err(DirectoryError::Refused(_) | DirectoryError::Incomplete(..)) => "refused",
+            Err(_) => "error",
+        };
+        self.metrics
+            .directory_request(host_id, outcome, started.elapsed());
+        self.metrics.sign_in(
+            "directory",
+            if outcome == "error" {
+                "unavailable"
+            } else {
+                outcome
+            },
+        );
+        let user = match result {
             Ok(user) => user,
             Err(DirectoryError::Refused(refusal)) => return Ok(Err(Failure::Refused(refusal))),
             Err(DirectoryError::Incomplete(dn, attribute)) => {

@@ -11,6 +11,7 @@
 //! whether the account exists.
 
 use std::cell::RefCell;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::thread::available_parallelism;
 
@@ -128,6 +129,35 @@ const HASH_NICENESS: i32 = 10;
 pub struct PasswordVerifier {
     permits: Arc<Semaphore>,
     pool: Arc<rayon::ThreadPool>,
+    threads: usize,
+    /// Callers waiting for a permit (the semaphore does not count them).
+    queued: Arc<AtomicUsize>,
+}
+
+/// How busy the hash pool is, for the metrics.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolLoad {
+    /// Hashings waiting for a thread.
+    pub queued: usize,
+    /// Threads hashing.
+    pub in_use: usize,
+}
+
+/// Counts a caller as queued until it is dropped (it got its permit, or it was
+/// cancelled while waiting).
+struct Queued(Arc<AtomicUsize>);
+
+impl Queued {
+    fn enter(count: &Arc<AtomicUsize>) -> Self {
+        count.fetch_add(1, Ordering::Relaxed);
+        Self(Arc::clone(count))
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Relaxed);
+    }
 }
 
 impl PasswordVerifier {
@@ -148,7 +178,20 @@ impl PasswordVerifier {
         Ok(Self {
             permits: Arc::new(Semaphore::new(threads)),
             pool: Arc::new(pool),
+            threads,
+            queued: Arc::default(),
         })
+    }
+
+    /// How many hashings wait and how many threads are busy.
+    #[must_use]
+    pub fn load(&self) -> PoolLoad {
+        PoolLoad {
+            queued: self.queued.load(Ordering::Relaxed),
+            in_use: self
+                .threads
+                .saturating_sub(self.permits.available_permits()),
+        }
     }
 
     /// One hashing thread per core.
@@ -186,10 +229,12 @@ impl PasswordVerifier {
     ) -> Result<T, PasswordError> {
         // The permit travels with the job: a caller that goes away (a closed
         // connection) frees its place only when the hashing it started has finished.
+        let queued = Queued::enter(&self.queued);
         let permit = Arc::clone(&self.permits)
             .acquire_owned()
             .await
             .map_err(|_| PasswordError::Task)?;
+        drop(queued);
         let (tx, rx) = tokio::sync::oneshot::channel();
         self.pool.spawn(move || {
             let out = job();
@@ -306,6 +351,28 @@ mod tests {
         tokio::task::spawn_blocking(move || started_rx.recv().unwrap())
             .await
             .unwrap();
+        // A second caller waits behind the first, and is counted as queued.
+        let second = {
+            let verifier = verifier.clone();
+            tokio::spawn(async move { verifier.run(|| ()).await })
+        };
+        while verifier.load().queued == 0 {
+            tokio::task::yield_now().await;
+        }
+        assert_eq!(
+            verifier.load(),
+            PoolLoad {
+                queued: 1,
+                in_use: 1
+            }
+        );
+        second.abort();
+        let _ = second.await;
+        assert_eq!(
+            verifier.load().queued,
+            0,
+            "a cancelled waiter leaves the queue"
+        );
         first.abort();
         // The job still runs, so its permit is still taken.
         assert_eq!(verifier.permits.available_permits(), 0);

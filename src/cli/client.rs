@@ -108,10 +108,10 @@ pub async fn run(config: &Config, cmd: ClientCommand) -> anyhow::Result<()> {
             .to_client(host_id)
             .map_err(|e| anyhow::anyhow!(e))?;
             store.create_client(&client, now()).await?;
-            println!("client_id:     {}", client.client_id);
+            out!("client_id:     {}", client.client_id)?;
             if let Some(secret) = secret {
-                println!("client_secret: {}", secret.expose());
-                println!("(the secret is shown only now; keep it safe)");
+                out!("client_secret: {}", secret.expose())?;
+                out!("(the secret is shown only now; keep it safe)")?;
             }
         }
         ClientCommand::List => {
@@ -136,13 +136,13 @@ pub async fn run(config: &Config, cmd: ClientCommand) -> anyhow::Result<()> {
             print_table(
                 &["CLIENT_ID", "NAME", "TYPE", "GRANTS", "REDIRECT_URIS"],
                 &rows,
-            );
+            )?;
         }
         ClientCommand::RotateSecret { client_id } => {
             let secret = Secret::generate();
             store.set_client_secret(&client_id, &secret.hash()).await?;
-            println!("client_secret: {}", secret.expose());
-            println!("(the old secret no longer works; the new one is shown only now)");
+            out!("client_secret: {}", secret.expose())?;
+            out!("(the old secret no longer works; the new one is shown only now)")?;
         }
     }
     Ok(())

@@ -40,7 +40,7 @@ pub async fn run(config: &Config, cmd: HostCommand) -> anyhow::Result<()> {
                     now(),
                 )
                 .await?;
-            println!("Created host {host_id}");
+            out!("Created host {host_id}")?;
         }
         HostCommand::List => {
             let rows: Vec<Vec<String>> = store
@@ -49,7 +49,7 @@ pub async fn run(config: &Config, cmd: HostCommand) -> anyhow::Result<()> {
                 .into_iter()
                 .map(|h| vec![h.host_id, h.domain, h.name, h.user_type_model])
                 .collect();
-            print_table(&["HOST_ID", "DOMAIN", "NAME", "USER_TYPES"], &rows);
+            print_table(&["HOST_ID", "DOMAIN", "NAME", "USER_TYPES"], &rows)?;
         }
     }
     Ok(())

@@ -51,22 +51,22 @@ pub async fn run(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
                     "REMOVE_AFTER",
                 ],
                 &rows,
-            );
+            )?;
         }
         KeysCommand::Generate => {
             crate::app::prepare_keys(&store, config, now()).await?;
-            println!(
+            out!(
                 "An active and a next {} key exist.",
                 config.signing_alg.as_str()
-            );
+            )?;
         }
         KeysCommand::Rotate => {
             let alg: Algorithm = config.signing_alg;
             let kid = keys::rotate(&store, alg, dir, config.max_signed_token_ttl(), now()).await?;
-            println!(
+            out!(
                 "Key {kid} is now {}; running nodes follow within a minute.",
                 KeyState::Active.as_str()
-            );
+            )?;
         }
     }
     Ok(())

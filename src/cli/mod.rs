@@ -1,5 +1,15 @@
 //! The `tessera` command line: one file per subcommand group.
 
+/// `println!` that returns the error instead of panicking: standard output may be a
+/// pipe its reader has closed (`tessera keys list | head -1`), and Rust ignores SIGPIPE,
+/// so the write fails with `BrokenPipe`, which `main` takes as a quiet end.
+macro_rules! out {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)
+    }};
+}
+
 mod client;
 mod host;
 mod keys;
@@ -62,8 +72,17 @@ pub enum Command {
 /// # Errors
 /// Whatever the command fails with, with context.
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    let mut config = Config::load(cli.config.as_deref())?;
-    match cli.command {
+    let config = Config::load(cli.config.as_deref())?;
+    run_with(cli.command, config).await
+}
+
+/// Runs a command with a configuration already loaded (`main` loads it first, to set
+/// up logging as it says).
+///
+/// # Errors
+/// Whatever the command fails with, with context.
+pub async fn run_with(command: Command, mut config: Config) -> anyhow::Result<()> {
+    match command {
         Command::Serve { dev } => {
             config.dev |= dev;
             let app = crate::app::App::build(config).await?;
@@ -71,7 +90,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Command::Migrate => {
             crate::app::open_store(&config).await?;
-            println!("The database is up to date.");
+            out!("The database is up to date.")?;
             Ok(())
         }
         Command::Host(cmd) => host::run(&config, cmd).await,
@@ -88,11 +107,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let report = crate::import::import_text(&store, &text, json, now())
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
-            println!(
+            out!(
                 "Imported {}: {} rows added or changed.",
                 file.display(),
                 report.changed
-            );
+            )?;
             Ok(())
         }
     }
@@ -102,8 +121,19 @@ fn now() -> i64 {
     crate::domain::Clock::system().now()
 }
 
+/// Whether `error` comes from writing to a closed pipe: the reader has all it wanted,
+/// so the command ends quietly.
+#[must_use]
+pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+    })
+}
+
 /// Prints rows as aligned columns.
-fn print_table(header: &[&str], rows: &[Vec<String>]) {
+fn print_table(header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -118,12 +148,13 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) {
             .zip(&widths)
             .map(|(c, w)| format!("{c:<w$}"))
             .collect();
-        println!("{}", parts.join("  ").trim_end());
+        out!("{}", parts.join("  ").trim_end())
     };
-    line(header.to_vec());
+    line(header.to_vec())?;
     for row in rows {
-        line(row.iter().map(String::as_str).collect());
+        line(row.iter().map(String::as_str).collect())?;
     }
+    Ok(())
 }
 
 /// Reads a secret from the first line of standard input.

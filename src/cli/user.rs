@@ -100,9 +100,9 @@ pub async fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
                     now(),
                 )
                 .await?;
-            println!("user_id:  {user_id}");
+            out!("user_id:  {user_id}")?;
             if generated {
-                println!("password: {}", secret.expose());
+                out!("password: {}", secret.expose())?;
             }
         }
         UserCommand::List { host } => {
@@ -134,7 +134,7 @@ pub async fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
                     ]
                 })
                 .collect();
-            print_table(&["USER_ID", "EMAIL", "USERNAME", "TYPE", "STATE"], &rows);
+            print_table(&["USER_ID", "EMAIL", "USERNAME", "TYPE", "STATE"], &rows)?;
         }
         UserCommand::SetPassword {
             user,
@@ -151,9 +151,9 @@ pub async fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
             store
                 .set_password(&found.user_id, &hash_password(secret.expose())?, now())
                 .await?;
-            println!("Password set for {}", found.email);
+            out!("Password set for {}", found.email)?;
             if generated {
-                println!("password: {}", secret.expose());
+                out!("password: {}", secret.expose())?;
             }
         }
     }

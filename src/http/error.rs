@@ -198,6 +198,7 @@ impl IntoResponse for PageError {
                 )
             }
         };
-        render_error_page(status, &message)
+        let reference = super::request_id::current().filter(|id| !id.is_empty());
+        render_error_page(status, &message, reference.as_deref())
     }
 }

@@ -10,17 +10,21 @@ mod health;
 mod introspect;
 mod login;
 mod logout;
+mod metrics;
 mod pages;
+mod request_id;
 mod revoke;
 mod session;
 mod state;
 mod token;
 mod userinfo;
 
-use axum::http::{header, Method};
+use axum::http::{header, Method, StatusCode};
 use axum::routing::{get, post};
 use axum::Router;
 use tower_http::cors::{Any, CorsLayer};
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::timeout::TimeoutLayer;
 use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
@@ -109,11 +113,43 @@ pub fn router(state: AppState) -> Router {
         )
         .route("/jwks", get(discovery::get_jwks));
 
-    pages
+    let mut router = pages
         .merge(browser_api)
         .merge(api)
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
         .merge(documents)
-        .fallback(pages::not_found)
+        .fallback(pages::not_found);
+    if !config.metrics.token.is_empty() {
+        router = router.route("/metrics", get(metrics::get_metrics_with_token));
+    }
+    // Around every route, outermost last: an unsafe incoming request id is dropped, one
+    // is set and copied to the response, made current for the error page; the request
+    // is counted; and it must finish within the request timeout. That answers 408
+    // (RFC 9110 §15.5.9: the server would not wait longer), as Node's requestTimeout.
+    let timeout = std::time::Duration::from_secs(config.server.request_timeout);
+    router
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeout,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.metrics.clone(),
+            metrics::track,
+        ))
+        .layer(axum::middleware::from_fn(request_id::scope))
+        .layer(PropagateRequestIdLayer::new(request_id::X_REQUEST_ID))
+        .layer(SetRequestIdLayer::new(
+            request_id::X_REQUEST_ID,
+            MakeRequestUuid,
+        ))
+        .layer(axum::middleware::map_request(request_id::drop_unsafe))
+        .with_state(state)
+}
+
+/// The separate metrics listener's routes: `/metrics` only, without a token (the
+/// listener is for the internal network).
+pub fn metrics_router(state: AppState) -> Router {
+    Router::new()
+        .route("/metrics", get(metrics::get_metrics))
         .with_state(state)
 }

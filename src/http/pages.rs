@@ -60,6 +60,8 @@ pub struct MessagePage<'a> {
 #[template(path = "error.html")]
 struct ErrorPage<'a> {
     message: &'a str,
+    /// The request id, for the person to quote (`x-request-id` in the logs).
+    reference: Option<&'a str>,
 }
 
 #[derive(Template)]
@@ -111,8 +113,8 @@ pub fn render(status: StatusCode, page: &impl Template) -> Result<Response, Page
 
 /// The error page. Rendering it cannot fail in practice; if it did, a plain-text
 /// message still goes out.
-pub fn render_error_page(status: StatusCode, message: &str) -> Response {
-    match (ErrorPage { message }).render() {
+pub fn render_error_page(status: StatusCode, message: &str, reference: Option<&str>) -> Response {
+    match (ErrorPage { message, reference }).render() {
         Ok(body) => html(status, body, PAGE_CSP),
         Err(_) => secure_headers((status, message.to_owned()).into_response(), PAGE_CSP),
     }

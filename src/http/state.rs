@@ -6,6 +6,7 @@ use crate::authn::Authenticator;
 use crate::config::Config;
 use crate::domain::Clock;
 use crate::keys::KeyRing;
+use crate::metrics::Metrics;
 use crate::oauth::tokens::TokenIssuer;
 use crate::store::Store;
 
@@ -37,6 +38,8 @@ pub struct Shared {
     pub clients: super::clients::ClientCache,
     /// The discovery document, serialised once at start.
     pub discovery: bytes::Bytes,
+    /// This node's Prometheus metrics.
+    pub metrics: Arc<Metrics>,
 }
 
 impl AppState {
@@ -47,6 +50,7 @@ impl AppState {
         keys: KeyRing,
         authenticator: Authenticator,
         clock: Clock,
+        metrics: Arc<Metrics>,
     ) -> Self {
         let issuer_url = config.issuer_base().to_owned();
         let issuer = TokenIssuer {
@@ -68,6 +72,7 @@ impl AppState {
             revocations: crate::oauth::revocation::RevocationList::default(),
             clock,
             discovery,
+            metrics,
         }))
     }
 

@@ -23,6 +23,7 @@ pub async fn post_token(
     let form = read_form(&headers, &body)?;
     let (client, credentials) = authenticate_client(&state, &headers, &form).await?;
     let request = TokenRequest::from_form(&form)?;
+    let grant_type = request.grant_type();
     let ctx = GrantContext {
         store: &*state.store,
         revocations: &state.revocations,
@@ -37,6 +38,7 @@ pub async fn post_token(
         }
         api
     })?;
+    state.metrics.token_issued(grant_type);
     let mut response = Json(response).into_response();
     let h = response.headers_mut();
     // RFC 6749 §5.1: "Cache-Control: no-store" and "Pragma: no-cache".

@@ -103,6 +103,18 @@ pub trait Store:
     /// Checks that the database can serve this node: it takes a write, its schema is
     /// there and (SQLite) its file is the one open (for `/readyz`).
     async fn check_ready(&self, now: i64) -> StoreResult<()>;
+
+    /// How many pooled connections are open and idle (for the metrics).
+    fn pool_stats(&self) -> PoolStats {
+        PoolStats::default()
+    }
+}
+
+/// Connections of the database pools.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PoolStats {
+    pub open: u32,
+    pub idle: u32,
 }
 
 /// The SQL implementation of every store trait, on SQLite or PostgreSQL.
@@ -272,6 +284,20 @@ impl SqlStore {
 impl Store for SqlStore {
     async fn check_ready(&self, now: i64) -> StoreResult<()> {
         self.check_writable(&self.node_id, now).await
+    }
+
+    fn pool_stats(&self) -> PoolStats {
+        let idle = |p: &AnyPool| u32::try_from(p.num_idle()).unwrap_or(u32::MAX);
+        let mut stats = PoolStats {
+            open: self.pool.size(),
+            idle: idle(&self.pool),
+        };
+        // On SQLite the writer is a pool of its own; on PostgreSQL the same one.
+        if self.backend == Backend::Sqlite {
+            stats.open += self.writer.size();
+            stats.idle += idle(&self.writer);
+        }
+        stats
     }
 }
 

@@ -636,3 +636,38 @@ async fn the_service_connection_is_re_established_after_a_failure() {
         format!("dn:{}", env.ldap_bind_dn)
     );
 }
+
+#[tokio::test]
+async fn directory_sign_ins_are_counted_and_timed_by_outcome() {
+    let Some(env) = env() else { return };
+    let mut settings = openldap(&env, vec![env.ldap_url.clone()]);
+    settings.starttls = true;
+    let app = app_with(vec![settings.clone()]).await;
+    tokens(&app, LDAP_HOST, "alice", &env.password).await;
+    refused(&app, LDAP_HOST, "alice", "wrong").await;
+    settings.urls = vec!["ldap://127.0.0.1:1".into()];
+    settings.starttls = false;
+    settings.allow_plain = true;
+    let down = app_with(vec![settings]).await;
+    let (status, _) = refused(&down, LDAP_HOST, "alice", &env.password).await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+
+    let text = app.state.metrics.encode().unwrap();
+    let host = host_id(LDAP_HOST);
+    for outcome in ["success", "refused"] {
+        let count = format!(
+            "tessera_directory_request_duration_seconds_count{{host=\"{host}\",outcome=\"{outcome}\"}} 1\n"
+        );
+        assert!(text.contains(&count), "{count} in {text}");
+        let sign_ins =
+            format!("tessera_sign_ins_total{{method=\"directory\",outcome=\"{outcome}\"}} 1\n");
+        assert!(text.contains(&sign_ins), "{sign_ins} in {text}");
+    }
+    let text = down.state.metrics.encode().unwrap();
+    assert!(text.contains(&format!(
+        "tessera_directory_request_duration_seconds_count{{host=\"{host}\",outcome=\"error\"}} 1\n"
+    )));
+    assert!(
+        text.contains("tessera_sign_ins_total{method=\"directory\",outcome=\"unavailable\"} 1\n")
+    );
+}

@@ -37,6 +37,8 @@ pub struct TestApp {
     pub public_client_id: String,
     /// Moves the app's clock forward.
     pub clock: ClockOffset,
+    /// The separate metrics listener's port, when `metrics.listen` is set.
+    pub metrics_port: Option<u16>,
     _dir: tempfile::TempDir,
     _database: Option<PgDatabase>,
 }
@@ -88,6 +90,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         .await
         .expect("app builds");
     let state = app.state().clone();
+    let metrics_port = app.metrics_port();
     let issuer = state.config.issuer_base().to_owned();
     tokio::spawn(app.run_until(std::future::pending()));
 
@@ -152,6 +155,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         client_secret: secret.expose().to_owned(),
         public_client_id,
         clock,
+        metrics_port,
         _dir: dir,
         _database: database,
     }
@@ -412,6 +416,15 @@ impl TestApp {
         }
     }
 
+    /// `GET /metrics` on the public listener, with a bearer token if given.
+    pub async fn get_metrics(&self, token: Option<&str>) -> Response {
+        let mut request = self.browser.get(self.url("/metrics"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("GET /metrics")
+    }
+
     /// A code for the standard request.
     pub async fn code(&self) -> String {
         let response = self
@@ -524,6 +537,7 @@ impl TestApp {
             client_secret: self.client_secret.clone(),
             public_client_id: self.public_client_id.clone(),
             clock: self.clock.clone(),
+            metrics_port: self.metrics_port,
             _dir: tempfile::tempdir().expect("temp dir"),
             _database: None,
         }
