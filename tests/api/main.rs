@@ -9,6 +9,7 @@ mod cli;
 mod directory;
 mod discovery;
 mod flow;
+mod key_storage;
 mod keys;
 mod logout;
 mod profile;
