@@ -12,6 +12,7 @@ mod flow;
 mod key_storage;
 mod keys;
 mod logout;
+mod nodes;
 mod profile;
 mod tokens;
 mod userinfo;
