@@ -64,7 +64,11 @@ pub async fn import_dir(
             // Another node imported this file (or another) at the same moment; the
             // database kept one next key, and start-up goes on with it.
             Err(StoreError::Conflict(_)) => {
-                tracing::warn!(%kid, "key file {} not imported: another node imported a key at the same moment", path.display());
+                tracing::warn!(
+                    %kid,
+                    file = %path.display(),
+                    "key file not imported: another node imported a key at the same moment"
+                );
             }
             Err(e) => return Err(e.into()),
         }

@@ -164,6 +164,11 @@ async fn keys_stored_in_plain_pem_are_sealed_at_start() {
     assert!(jwks_kids(&node.url("/jwks"))
         .await
         .contains(&"plain-key".to_owned()));
+
+    // Sealing is idempotent: the next start leaves sealed rows as they are.
+    app.start_node(|_| {}).await.expect("a second start");
+    let again = app.state.store.list_keys().await.unwrap();
+    assert_eq!(&find(&again, "plain-key").private_key, sealed);
 }
 
 #[tokio::test]
