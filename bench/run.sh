@@ -402,8 +402,11 @@ start_tessera() { # NAME DBURL ALG
     local port
     port="$(free_port)"
     TESSERA_URL="http://127.0.0.1:$port"
+    # The key-encryption key that seals the signing keys in the database.
+    [[ -f "$RUN_DIR/kek" ]] || "$TESSERA" keys new-kek "$RUN_DIR/kek" >/dev/null
     env TESSERA_ISSUER="$TESSERA_URL" TESSERA_LISTEN="127.0.0.1:$port" \
         TESSERA_DATABASE_URL="$db" TESSERA_KEYS_DIR="$RUN_DIR/keys-$name" \
+        TESSERA_KEY_ENCRYPTION_KEY_FILE="$RUN_DIR/kek" \
         TESSERA_SIGNING_ALG="$alg" TESSERA_TOKENS__ACCESS_TOKEN_TTL=3600 \
         "$TESSERA" serve >>"$RUN_DIR/$name.log" 2>&1 &
     TESSERA_PID=$!

@@ -11,7 +11,7 @@ use crate::authn::{Authenticator, PasswordVerifier};
 use crate::config::Config;
 use crate::domain::Clock;
 use crate::http::{self, AppState};
-use crate::keys::{self, KeyRing};
+use crate::keys::{self, KeyEncryption, KeyRing, Reseal};
 use crate::metrics::Metrics;
 use crate::server;
 use crate::store::{SqlStore, Store};
@@ -64,9 +64,10 @@ impl App {
             ),
             None => None,
         };
+        let kek = Arc::new(load_key_encryption(&config)?);
         let store = Arc::new(open_store(&config).await?);
-        let records = prepare_keys(&*store, &config, clock.now()).await?;
-        let keys = KeyRing::from_records(&records)?;
+        let records = prepare_keys(&*store, &kek, &config, clock.now()).await?;
+        let keys = KeyRing::from_records(&records, kek).context("cannot load the signing keys")?;
         if config.dev {
             crate::demo::ensure(&*store, &config, clock.now()).await?;
         }
@@ -197,23 +198,49 @@ pub async fn open_store(config: &Config) -> anyhow::Result<SqlStore> {
     Ok(store)
 }
 
-/// Imports the PEM files of `keys_dir` and makes sure there is an active and a next key.
+/// Reads the key-encryption key (and the previous ones); in development mode, first
+/// generates the file if it is missing.
+///
+/// # Errors
+/// When no file is configured outside development mode, or a file does not read.
+pub fn load_key_encryption(config: &Config) -> anyhow::Result<KeyEncryption> {
+    let path = config.key_encryption_key_path()?;
+    if config.dev && keys::kek::generate_file(&path)? {
+        tracing::info!(
+            "development mode: generated the key-encryption key {}",
+            path.display()
+        );
+    }
+    KeyEncryption::from_files(&path, &config.previous_key_encryption_key_files)
+        .context("cannot read the key-encryption key")
+}
+
+/// Seals keys still stored in plain PEM, imports the PEM files of `keys_dir` and makes
+/// sure there is an active and a next key.
 ///
 /// # Errors
 /// When a key file or the store fails.
 pub async fn prepare_keys(
     store: &dyn Store,
+    kek: &KeyEncryption,
     config: &Config,
     now: i64,
 ) -> anyhow::Result<Vec<crate::store::KeyRecord>> {
-    let imported = keys::import_dir(store, &config.keys_dir, config.signing_alg, now).await?;
+    let sealed = keys::reseal(store, kek, Reseal::Plain).await?;
+    if !sealed.is_empty() {
+        tracing::info!(
+            keys = sealed.len(),
+            "sealed the signing keys stored in plain PEM"
+        );
+    }
+    let imported = keys::import_dir(store, kek, &config.keys_dir, config.signing_alg, now).await?;
     for kid in imported {
         tracing::info!(%kid, "imported signing key from {}", config.keys_dir.display());
     }
     Ok(keys::ensure_ready(
         store,
+        kek,
         config.signing_alg,
-        Some(&config.keys_dir),
         config.max_signed_token_ttl(),
         now,
     )
@@ -245,10 +272,7 @@ async fn maintain(state: AppState) {
             }
             _ = keys_tick.tick() => {
                 let now = state.now();
-                let result = async {
-                    let records = keys::ensure_ready(&*state.store, state.config.signing_alg, None, state.config.max_signed_token_ttl(), now).await?;
-                    state.keys.replace(&records)
-                }.await;
+                let result = reload_keys(&state, now).await;
                 if let Err(e) = result {
                     tracing::warn!(error = %e, "reloading signing keys failed; keeping the current ones");
                 }
@@ -262,6 +286,22 @@ async fn maintain(state: AppState) {
             }
         }
     }
+}
+
+/// Seals keys that an older node wrote in plain PEM (during an upgrade), follows
+/// rotations made elsewhere and removes expired keys.
+async fn reload_keys(state: &AppState, now: i64) -> Result<(), keys::KeyError> {
+    let kek = state.keys.key_encryption();
+    keys::reseal(&*state.store, kek, Reseal::Plain).await?;
+    let records = keys::ensure_ready(
+        &*state.store,
+        kek,
+        state.config.signing_alg,
+        state.config.max_signed_token_ttl(),
+        now,
+    )
+    .await?;
+    state.keys.replace(&records)
 }
 
 async fn shutdown_signal() {

@@ -26,8 +26,16 @@ pub struct Config {
     pub database_max_connections: u32,
     /// Development mode: demo host, client and user on an empty database.
     pub dev: bool,
-    /// Folder of PEM signing keys: imported at start, written by `keys generate`.
+    /// Folder of operator-supplied PEM signing keys, imported at start. Tessera never
+    /// writes keys there: its keys live in the database, sealed.
     pub keys_dir: PathBuf,
+    /// The key-encryption key (32 random bytes in base64) that seals the private
+    /// signing keys in the database. Empty: in development mode a file generated beside
+    /// the database ([`Config::key_encryption_key_path`]); required otherwise.
+    pub key_encryption_key_file: PathBuf,
+    /// Earlier key-encryption keys, still accepted to open keys sealed by them until
+    /// `tessera keys rewrap` has resealed every key under the current one.
+    pub previous_key_encryption_key_files: Vec<PathBuf>,
     /// The signing algorithm for ID and access tokens: RS256, PS256, ES256 or EdDSA.
     pub signing_alg: Algorithm,
     pub tokens: TokenConfig,
@@ -124,6 +132,8 @@ impl Default for Config {
             database_max_connections: 16,
             dev: false,
             keys_dir: PathBuf::from("keys"),
+            key_encryption_key_file: PathBuf::new(),
+            previous_key_encryption_key_files: Vec::new(),
             signing_alg: Algorithm::RS256,
             tokens: TokenConfig {
                 access_token_ttl: 300,
@@ -268,6 +278,38 @@ impl Config {
     }
 }
 
+impl Config {
+    /// The key-encryption key file: the configured one, or in development mode a file
+    /// beside the SQLite database (`DATABASE.kek`; `tessera.kek` in the working
+    /// directory for PostgreSQL or an in-memory database).
+    ///
+    /// # Errors
+    /// Outside development mode when none is configured: a node must not start with
+    /// keys it cannot protect, nor invent a key that other nodes would not share.
+    pub fn key_encryption_key_path(&self) -> anyhow::Result<PathBuf> {
+        if !self.key_encryption_key_file.as_os_str().is_empty() {
+            return Ok(self.key_encryption_key_file.clone());
+        }
+        if !self.dev {
+            anyhow::bail!(
+                "no key-encryption key: set key_encryption_key_file \
+                 (TESSERA_KEY_ENCRYPTION_KEY_FILE) to a file of 32 random bytes in base64, \
+                 made with `tessera keys new-kek FILE` (see docs/deployment.md)"
+            );
+        }
+        let database = self
+            .database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))
+            .map(|rest| rest.split('?').next().unwrap_or_default())
+            .filter(|path| !path.is_empty() && !path.contains(":memory:"));
+        Ok(database.map_or_else(
+            || PathBuf::from("tessera.kek"),
+            |path| PathBuf::from(format!("{path}.kek")),
+        ))
+    }
+}
+
 fn is_loopback(url: &url::Url) -> bool {
     matches!(url.host_str(), Some("localhost" | "127.0.0.1" | "[::1]"))
 }
@@ -293,6 +335,8 @@ fn warn_unknown_env() {
         "DATABASE_MAX_CONNECTIONS",
         "DEV",
         "KEYS_DIR",
+        "KEY_ENCRYPTION_KEY_FILE",
+        "PREVIOUS_KEY_ENCRYPTION_KEY_FILES",
         "SIGNING_ALG",
         "TOKENS__",
         "SESSION__",
@@ -355,6 +399,39 @@ mod tests {
         assert!(!config.secure_cookies());
         config.session.secure_cookie = CookieSecurity::Always;
         assert!(config.secure_cookies());
+    }
+
+    #[test]
+    fn a_key_encryption_key_is_required_outside_development() {
+        let config = Config::default();
+        let error = config.key_encryption_key_path().unwrap_err().to_string();
+        assert!(error.contains("TESSERA_KEY_ENCRYPTION_KEY_FILE"), "{error}");
+        let config = Config {
+            key_encryption_key_file: "/run/secrets/kek".into(),
+            ..Config::default()
+        };
+        assert_eq!(
+            config.key_encryption_key_path().unwrap(),
+            Path::new("/run/secrets/kek")
+        );
+    }
+
+    #[test]
+    fn development_mode_keeps_its_key_encryption_key_beside_the_database() {
+        let mut config = Config {
+            dev: true,
+            database_url: "sqlite:///var/lib/tessera/tessera.db?mode=rwc".into(),
+            ..Config::default()
+        };
+        assert_eq!(
+            config.key_encryption_key_path().unwrap(),
+            Path::new("/var/lib/tessera/tessera.db.kek")
+        );
+        config.database_url = "postgres://db/tessera".into();
+        assert_eq!(
+            config.key_encryption_key_path().unwrap(),
+            Path::new("tessera.kek")
+        );
     }
 
     #[test]

@@ -21,6 +21,9 @@ pub enum KeyError {
     Store(#[from] crate::store::StoreError),
     #[error("key file {path}: {message}")]
     File { path: String, message: String },
+    /// Sealing or opening a key at rest failed; the message never holds key material.
+    #[error("{0}")]
+    KeyEncryption(String),
 }
 
 /// JWS algorithms (RFC 7518 §3; RFC 8037 for EdDSA with Ed25519).

@@ -9,6 +9,7 @@ use josekit::jws::{JwsHeader, JwsSigner, JwsVerifier};
 use serde_json::{Map, Value};
 
 use super::algorithm::{Algorithm, KeyError};
+use super::kek::KeyEncryption;
 use super::rotation::KeyState;
 use crate::store::KeyRecord;
 
@@ -28,9 +29,13 @@ pub struct Verified {
     pub claims: Map<String, Value>,
 }
 
-/// The node's view of the signing keys. Cheap to clone.
+/// The node's view of the signing keys, and the key-encryption key that opens them.
+/// Cheap to clone.
 #[derive(Clone)]
-pub struct KeyRing(Arc<RwLock<Arc<KeySet>>>);
+pub struct KeyRing {
+    set: Arc<RwLock<Arc<KeySet>>>,
+    kek: Arc<KeyEncryption>,
+}
 
 impl std::fmt::Debug for KeyRing {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -42,12 +47,23 @@ impl std::fmt::Debug for KeyRing {
 }
 
 impl KeyRing {
-    /// Builds the ring from the stored keys (published: next, active and retired).
+    /// Builds the ring from the stored keys (published: next, active and retired;
+    /// removed ones are skipped), opening each with `kek`.
     ///
     /// # Errors
-    /// When there is no active key or a stored key does not load.
-    pub fn from_records(records: &[KeyRecord]) -> Result<Self, KeyError> {
-        Ok(Self(Arc::new(RwLock::new(Arc::new(build(records)?)))))
+    /// When there is no active key or a stored key does not open or load.
+    pub fn from_records(records: &[KeyRecord], kek: Arc<KeyEncryption>) -> Result<Self, KeyError> {
+        let set = build(records, &kek)?;
+        Ok(Self {
+            set: Arc::new(RwLock::new(Arc::new(set))),
+            kek,
+        })
+    }
+
+    /// The key-encryption key that seals this node's keys at rest.
+    #[must_use]
+    pub fn key_encryption(&self) -> &KeyEncryption {
+        &self.kek
     }
 
     /// Replaces the key set with one built from `records`.
@@ -55,15 +71,15 @@ impl KeyRing {
     /// # Errors
     /// As `from_records`; the old set stays in place on error.
     pub fn replace(&self, records: &[KeyRecord]) -> Result<(), KeyError> {
-        let set = Arc::new(build(records)?);
-        if let Ok(mut guard) = self.0.write() {
+        let set = Arc::new(build(records, &self.kek)?);
+        if let Ok(mut guard) = self.set.write() {
             *guard = set;
         }
         Ok(())
     }
 
     fn current(&self) -> Arc<KeySet> {
-        match self.0.read() {
+        match self.set.read() {
             Ok(guard) => Arc::clone(&guard),
             Err(poisoned) => Arc::clone(&poisoned.into_inner()),
         }
@@ -121,18 +137,22 @@ impl KeyRing {
     }
 }
 
-fn build(records: &[KeyRecord]) -> Result<KeySet, KeyError> {
+fn build(records: &[KeyRecord], kek: &KeyEncryption) -> Result<KeySet, KeyError> {
     let active = records
         .iter()
         .find(|r| r.state == KeyState::Active.as_str())
         .ok_or(KeyError::NoActiveKey)?;
     let alg = Algorithm::parse(&active.alg)?;
-    let signer = alg.signer(&active.private_pem, &active.kid)?;
+    let signer = alg.signer(&kek.open(&active.kid, &active.private_key)?, &active.kid)?;
     let mut verifiers = HashMap::new();
     let mut jwks_keys = Vec::new();
-    for record in records {
+    for record in records
+        .iter()
+        .filter(|r| r.state != KeyState::Removed.as_str())
+    {
         let record_alg = Algorithm::parse(&record.alg)?;
-        let jwk = record_alg.public_jwk(&record.private_pem, &record.kid)?;
+        let pem = kek.open(&record.kid, &record.private_key)?;
+        let jwk = record_alg.public_jwk(&pem, &record.kid)?;
         verifiers.insert(record.kid.clone(), record_alg.verifier(&jwk)?);
         jwks_keys.push(Value::Object(jwk.as_ref().clone()));
     }

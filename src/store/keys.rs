@@ -6,13 +6,15 @@ use sqlx::FromRow;
 
 use super::{on_unique, SqlStore, StoreResult};
 
-/// A stored signing key. `private_pem` is the private key in PKCS#8 PEM.
+/// A stored signing key. `private_key` is the private key sealed with the
+/// key-encryption key (an envelope, `keys::kek`), PKCS#8 PEM in rows written before
+/// migration 0008 and not yet sealed, and empty once the key is removed.
 #[derive(Clone, FromRow)]
 pub struct KeyRecord {
     pub kid: String,
     pub alg: String,
     pub state: String,
-    pub private_pem: String,
+    pub private_key: String,
     pub created_at: i64,
     pub activated_at: Option<i64>,
     pub retired_at: Option<i64>,
@@ -25,25 +27,39 @@ impl std::fmt::Debug for KeyRecord {
             .field("kid", &self.kid)
             .field("alg", &self.alg)
             .field("state", &self.state)
-            .field("private_pem", &"<redacted>")
+            .field("private_key", &"<redacted>")
             .finish_non_exhaustive()
     }
 }
 
 #[async_trait]
 pub trait KeyStore: Send + Sync {
+    /// Every key, removed ones (tombstones without key material) included.
     async fn list_keys(&self) -> StoreResult<Vec<KeyRecord>>;
+    /// Fails with `Conflict` when the kid exists, or when the key would be a second
+    /// next or a second active key of its algorithm.
     async fn insert_key(&self, key: &KeyRecord) -> StoreResult<()>;
+    /// Inserts `key` as the next key of its algorithm, removing the next key waiting
+    /// (it never signed anything), in one transaction. `Conflict` as `insert_key`.
+    async fn replace_next_key(&self, key: &KeyRecord, now: i64) -> StoreResult<()>;
     /// Applies a rotation in one transaction: every listed key gets its new state.
     async fn update_key_states(&self, keys: &[KeyRecord]) -> StoreResult<()>;
-    async fn delete_keys_removable(&self, now: i64) -> StoreResult<u64>;
+    /// Replaces the key material of `kid` if it is still `old` (a key removed or
+    /// resealed meanwhile is left alone). Returns whether it did.
+    async fn reseal_key(&self, kid: &str, old: &str, new: &str) -> StoreResult<bool>;
+    /// Removes the retired keys whose tokens have all expired: the row stays as a
+    /// tombstone (state `removed`, key material erased), so that the kid is never
+    /// imported again from a stale PEM file. Returns how many.
+    async fn remove_expired_keys(&self, now: i64) -> StoreResult<u64>;
 }
+
+const CONFLICT: &str = "a key with this kid, or a second next or active key";
 
 #[async_trait]
 impl KeyStore for SqlStore {
     async fn list_keys(&self) -> StoreResult<Vec<KeyRecord>> {
         Ok(sqlx::query_as(
-            "SELECT kid, alg, state, private_pem, created_at, activated_at, retired_at, \
+            "SELECT kid, alg, state, private_key, created_at, activated_at, retired_at, \
              remove_after FROM signing_key_t ORDER BY created_at, kid",
         )
         .fetch_all(&self.pool)
@@ -51,21 +67,28 @@ impl KeyStore for SqlStore {
     }
 
     async fn insert_key(&self, key: &KeyRecord) -> StoreResult<()> {
+        insert(key)
+            .execute(&self.writer)
+            .await
+            .map_err(on_unique(CONFLICT))?;
+        Ok(())
+    }
+
+    async fn replace_next_key(&self, key: &KeyRecord, now: i64) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(
-            "INSERT INTO signing_key_t (kid, alg, state, private_pem, created_at, activated_at, \
-             retired_at, remove_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+            "UPDATE signing_key_t SET state = 'removed', private_key = '', retired_at = $1, \
+             remove_after = $1 WHERE alg = $2 AND state = 'next'",
         )
-        .bind(&key.kid)
+        .bind(now)
         .bind(&key.alg)
-        .bind(&key.state)
-        .bind(&key.private_pem)
-        .bind(key.created_at)
-        .bind(key.activated_at)
-        .bind(key.retired_at)
-        .bind(key.remove_after)
-        .execute(&self.writer)
-        .await
-        .map_err(on_unique("a key with this kid, or a second next key"))?;
+        .execute(&mut *tx)
+        .await?;
+        insert(key)
+            .execute(&mut *tx)
+            .await
+            .map_err(on_unique(CONFLICT))?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -82,19 +105,50 @@ impl KeyStore for SqlStore {
             .bind(key.remove_after)
             .bind(&key.kid)
             .execute(&mut *tx)
-            .await?;
+            .await
+            .map_err(on_unique(CONFLICT))?;
         }
         tx.commit().await?;
         Ok(())
     }
 
-    async fn delete_keys_removable(&self, now: i64) -> StoreResult<u64> {
-        Ok(
-            sqlx::query("DELETE FROM signing_key_t WHERE state = 'retired' AND remove_after < $1")
-                .bind(now)
-                .execute(&self.writer)
-                .await?
-                .rows_affected(),
+    async fn reseal_key(&self, kid: &str, old: &str, new: &str) -> StoreResult<bool> {
+        Ok(sqlx::query(
+            "UPDATE signing_key_t SET private_key = $1 WHERE kid = $2 AND private_key = $3 \
+             AND state <> 'removed'",
         )
+        .bind(new)
+        .bind(kid)
+        .bind(old)
+        .execute(&self.writer)
+        .await?
+        .rows_affected()
+            == 1)
     }
+
+    async fn remove_expired_keys(&self, now: i64) -> StoreResult<u64> {
+        Ok(sqlx::query(
+            "UPDATE signing_key_t SET state = 'removed', private_key = '' \
+             WHERE state = 'retired' AND remove_after < $1",
+        )
+        .bind(now)
+        .execute(&self.writer)
+        .await?
+        .rows_affected())
+    }
+}
+
+fn insert(key: &KeyRecord) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {
+    sqlx::query(
+        "INSERT INTO signing_key_t (kid, alg, state, private_key, created_at, activated_at, \
+         retired_at, remove_after) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(&key.kid)
+    .bind(&key.alg)
+    .bind(&key.state)
+    .bind(&key.private_key)
+    .bind(key.created_at)
+    .bind(key.activated_at)
+    .bind(key.retired_at)
+    .bind(key.remove_after)
 }

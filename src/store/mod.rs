@@ -241,10 +241,21 @@ impl SqlStore {
             Backend::Sqlite => sqlx::migrate!("migrations/sqlite"),
             Backend::Postgres => sqlx::migrate!("migrations/postgres"),
         };
-        migrator
-            .run(&self.writer)
-            .await
-            .map_err(|e| StoreError::Database(e.into()))
+        let failed = |e: sqlx::migrate::MigrateError| StoreError::Database(e.into());
+        match self.backend {
+            // sqlx locks PostgreSQL for the run (an advisory lock) but not SQLite, where
+            // processes starting together on a new file would each apply the first
+            // migration and all but one fail. One write transaction around the run
+            // makes the others wait, then find the migrations applied; each
+            // migration's own transaction nests in it as a savepoint.
+            Backend::Sqlite => {
+                let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+                migrator.run(&mut *tx).await.map_err(failed)?;
+                tx.commit().await?;
+                Ok(())
+            }
+            Backend::Postgres => migrator.run(&self.writer).await.map_err(failed),
+        }
     }
 
     /// Begins a transaction that will write. On SQLite it takes the write lock at once

@@ -32,6 +32,10 @@ impl Cli {
             .current_dir(self.dir.path())
             .env("TESSERA_DATABASE_URL", &self.database_url)
             .env("TESSERA_KEYS_DIR", self.dir.path().join("keys"))
+            .env(
+                "TESSERA_KEY_ENCRYPTION_KEY_FILE",
+                crate::helpers::new_kek(self.dir.path()),
+            )
             .env_remove("TESSERA_TEST_DATABASE_URL");
         cmd
     }
@@ -281,16 +285,63 @@ async fn keys_are_listed_generated_and_rotated() {
     cli.ok(&["keys", "generate"]);
     let list = cli.ok(&["keys", "list"]);
     assert!(list.contains("active") && list.contains("next"), "{list}");
-    assert_eq!(
-        std::fs::read_dir(cli.dir.path().join("keys"))
-            .unwrap()
-            .count(),
-        2,
-        "generated keys are written as PEM"
+    assert!(
+        !cli.dir.path().join("keys").exists(),
+        "generated keys live in the database only"
     );
     cli.ok(&["keys", "rotate"]);
     let list = cli.ok(&["keys", "list"]);
     assert!(list.contains("retired"), "{list}");
+}
+
+#[tokio::test]
+async fn keys_rewrap_moves_every_key_to_the_new_key_encryption_key() {
+    let cli = Cli::new().await;
+    cli.ok(&["keys", "generate"]);
+    let old = crate::helpers::new_kek(cli.dir.path());
+    let new = cli.dir.path().join("new.kek");
+    cli.ok(&["keys", "new-kek", new.to_str().unwrap()]);
+    let new_id = tessera::keys::KeyEncryption::from_files(&new, &[])
+        .unwrap()
+        .current_id()
+        .to_owned();
+    let rewrap = |args: &[&str]| {
+        cli.command(args)
+            .env("TESSERA_KEY_ENCRYPTION_KEY_FILE", &new)
+            .env(
+                "TESSERA_PREVIOUS_KEY_ENCRYPTION_KEY_FILES",
+                format!("[{:?}]", old.display().to_string()),
+            )
+            .output()
+            .unwrap()
+    };
+    let out = rewrap(&["keys", "rewrap"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Resealed 2 key(s)"));
+    let list = cli.ok(&["keys", "list"]);
+    assert_eq!(list.matches(&new_id).count(), 2, "{list}");
+    // An existing key-encryption key is never overwritten.
+    cli.fails(&["keys", "new-kek", new.to_str().unwrap()]);
+}
+
+#[tokio::test]
+async fn a_missing_key_encryption_key_is_a_clear_error_outside_development_mode() {
+    let cli = Cli::new().await;
+    let out = cli
+        .command(&["keys", "generate"])
+        .env("TESSERA_KEY_ENCRYPTION_KEY_FILE", "")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("TESSERA_KEY_ENCRYPTION_KEY_FILE"),
+        "{stderr}"
+    );
 }
 
 #[tokio::test]

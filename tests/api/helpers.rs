@@ -70,6 +70,7 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         database_url,
         database_max_connections: 5,
         keys_dir: dir.path().join("keys"),
+        key_encryption_key_file: new_kek(dir.path()),
         ..Config::default()
     };
     tweak(&mut config);
@@ -158,6 +159,26 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
         metrics_port,
         _dir: dir,
         _database: database,
+    }
+}
+
+/// A new key-encryption key file in `dir`.
+pub fn new_kek(dir: &std::path::Path) -> std::path::PathBuf {
+    let path = dir.join("tessera.kek");
+    tessera::keys::kek::generate_file(&path).expect("key-encryption key");
+    path
+}
+
+/// A node started by [`TestApp::start_node`]: its base URL (its own port; its issuer
+/// is the first node's) and its state.
+pub struct Node {
+    pub base: String,
+    pub state: AppState,
+}
+
+impl Node {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
     }
 }
 
@@ -523,6 +544,22 @@ impl TestApp {
             .await;
         assert_eq!(response.status(), StatusCode::OK);
         response.json().await.expect("json")
+    }
+
+    /// Starts another node on this app's database, as a restart or a second machine
+    /// would: the same configuration (issuer, key-encryption key, keys folder) and
+    /// clock, `tweak`ed, on a port of its own.
+    pub async fn start_node(&self, tweak: impl FnOnce(&mut Config)) -> anyhow::Result<Node> {
+        let mut config = (*self.state.config).clone();
+        config.listen = SocketAddr::from(([127, 0, 0, 1], 0));
+        tweak(&mut config);
+        let app = App::build_with_clock(config, self.state.clock.clone()).await?;
+        let node = Node {
+            base: format!("http://127.0.0.1:{}", app.port()),
+            state: app.state().clone(),
+        };
+        tokio::spawn(app.run_until(std::future::pending()));
+        Ok(node)
     }
 
     /// A copy that shares the app but not the browser (no temp dir or database guard).

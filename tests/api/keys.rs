@@ -44,12 +44,13 @@ async fn rotation_promotes_the_published_next_key_and_keeps_the_old_one_publishe
     let next_kid = published.iter().find(|k| **k != old_kid).unwrap().clone();
 
     let store = &*app.state.store;
+    let kek = app.state.keys.key_encryption();
     let config = &app.state.config;
     let now = app.state.now();
     let active = keys::rotate(
         store,
+        kek,
         Algorithm::RS256,
-        None,
         config.max_signed_token_ttl(),
         now,
     )
@@ -61,8 +62,8 @@ async fn rotation_promotes_the_published_next_key_and_keeps_the_old_one_publishe
     );
     let records = keys::ensure_ready(
         store,
+        kek,
         Algorithm::RS256,
-        None,
         config.max_signed_token_ttl(),
         now,
     )
@@ -91,20 +92,21 @@ async fn rotation_promotes_the_published_next_key_and_keeps_the_old_one_publishe
 async fn a_retired_key_is_removed_once_its_tokens_have_expired() {
     let app = spawn_app().await;
     let store = &*app.state.store;
+    let kek = app.state.keys.key_encryption();
     let now = app.state.now();
     let ttl = app.state.config.max_signed_token_ttl();
-    keys::rotate(store, Algorithm::RS256, None, ttl, now)
+    keys::rotate(store, kek, Algorithm::RS256, ttl, now)
         .await
         .unwrap();
     assert_eq!(
-        keys::ensure_ready(store, Algorithm::RS256, None, ttl, now)
+        keys::ensure_ready(store, kek, Algorithm::RS256, ttl, now)
             .await
             .unwrap()
             .len(),
         3
     );
     let later = now + ttl + 61;
-    let records = keys::ensure_ready(store, Algorithm::RS256, None, ttl, later + 1)
+    let records = keys::ensure_ready(store, kek, Algorithm::RS256, ttl, later + 1)
         .await
         .unwrap();
     assert_eq!(records.len(), 2, "the retired key is gone");
@@ -142,13 +144,14 @@ async fn pem_files_in_the_keys_folder_are_imported() {
     std::fs::write(dir.path().join("imported-key.pem"), pem).unwrap();
     let app = spawn_app().await;
     let store = &*app.state.store;
-    let imported = keys::import_dir(store, dir.path(), Algorithm::RS256, app.state.now())
+    let kek = app.state.keys.key_encryption();
+    let imported = keys::import_dir(store, kek, dir.path(), Algorithm::RS256, app.state.now())
         .await
         .unwrap();
     assert_eq!(imported, vec!["imported-key".to_owned()]);
     // Importing again changes nothing.
     assert!(
-        keys::import_dir(store, dir.path(), Algorithm::RS256, app.state.now())
+        keys::import_dir(store, kek, dir.path(), Algorithm::RS256, app.state.now())
             .await
             .unwrap()
             .is_empty()
@@ -159,6 +162,7 @@ async fn pem_files_in_the_keys_folder_are_imported() {
 async fn nodes_racing_to_generate_the_next_key_leave_one() {
     let app = spawn_app().await;
     let store = &*app.state.store;
+    let kek = app.state.keys.key_encryption();
     let now = app.state.now();
     let ttl = app.state.config.max_signed_token_ttl();
     // Take the next key away (retired and removable), as if it had just been promoted.
@@ -175,7 +179,7 @@ async fn nodes_racing_to_generate_the_next_key_leave_one() {
     store.update_key_states(&[next]).await.unwrap();
 
     // Four nodes see no next key at once; each generates one.
-    let race = || keys::ensure_ready(store, Algorithm::RS256, None, ttl, now);
+    let race = || keys::ensure_ready(store, kek, Algorithm::RS256, ttl, now);
     let (a, b, c, d) = tokio::join!(race(), race(), race(), race());
     for result in [a, b, c, d] {
         let records = result.expect("losing the race is not an error");

@@ -32,6 +32,10 @@ impl Binary {
             .current_dir(self.dir.path())
             .env("TESSERA_DATABASE_URL", &self.database_url)
             .env("TESSERA_KEYS_DIR", self.dir.path().join("keys"))
+            .env(
+                "TESSERA_KEY_ENCRYPTION_KEY_FILE",
+                crate::helpers::new_kek(self.dir.path()),
+            )
             .env_remove("TESSERA_TEST_DATABASE_URL")
             .env_remove("TESSERA_LOG")
             .stdin(Stdio::null());
