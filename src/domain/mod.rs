@@ -8,6 +8,7 @@ pub mod profile;
 pub mod redirect_uri;
 pub mod scope;
 pub mod secret;
+pub mod throttle;
 pub mod time;
 pub mod user;
 pub mod user_type;

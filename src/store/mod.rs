@@ -15,6 +15,7 @@ mod import;
 mod keys;
 mod profile;
 mod sessions;
+mod throttle;
 mod users;
 
 use std::str::FromStr;
@@ -36,6 +37,7 @@ pub use import::ImportReport;
 pub use keys::{KeyRecord, KeyStore};
 pub use profile::ProfileStore;
 pub use sessions::SessionRows;
+pub use throttle::{PolicyOverride, ThrottleStore};
 pub use users::{NewUser, UserCredentials, UserStore};
 
 /// Errors of the store layer.
@@ -94,6 +96,7 @@ pub trait Store:
     + KeyStore
     + ProfileStore
     + SessionRows
+    + ThrottleStore
     + UserStore
 {
     /// Checks that the database answers (for `/readyz`).
