@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::authn::{Authenticator, PasswordVerifier};
+use crate::authn::{Authenticator, PasswordVerifier, Throttle};
 use crate::config::Config;
 use crate::domain::Clock;
 use crate::http::{self, AppState};
@@ -60,7 +60,8 @@ impl App {
         }
         let passwords =
             PasswordVerifier::per_core().context("cannot start the password hashing threads")?;
-        let authenticator = Authenticator::new(passwords, &config.directories, &*store)
+        let throttle = Throttle::new(&config.throttle);
+        let authenticator = Authenticator::new(passwords, throttle, &config.directories, &*store)
             .await
             .context("cannot set up the directories")?;
         let state = AppState::new(Arc::new(config), store.clone(), keys, authenticator, clock);
@@ -110,7 +111,9 @@ impl App {
             self.listener.local_addr()?,
             self.state.config.issuer_base()
         );
-        axum::serve(self.listener, router)
+        // The peer's address is the client's, for the sign-in throttle.
+        let service = router.into_make_service_with_connect_info::<std::net::SocketAddr>();
+        axum::serve(self.listener, service)
             .with_graceful_shutdown(shutdown)
             .await?;
         background.abort();
@@ -200,6 +203,9 @@ async fn maintain(state: AppState) {
                     Ok(n) if n > 0 => tracing::debug!(rows = n, "purged expired rows"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+                }
+                if let Err(e) = state.store.purge_throttle(state.now()).await {
+                    tracing::warn!(error = %e, "purging sign-in throttle rows failed");
                 }
             }
         }

@@ -37,6 +37,8 @@ pub struct Shared {
     pub clients: super::clients::ClientCache,
     /// The discovery document, serialised once at start.
     pub discovery: bytes::Bytes,
+    /// Proxies whose `X-Forwarded-For` names the client (`throttle.trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl AppState {
@@ -58,6 +60,8 @@ impl AppState {
         };
         let metadata = crate::oidc::discovery::metadata(&issuer_url, keys.algorithm());
         let discovery = bytes::Bytes::from(serde_json::to_vec(&metadata).unwrap_or_default());
+        // `Config::validate` refused unparseable entries before the state is built.
+        let trusted_proxies = config.throttle.proxies().unwrap_or_default();
         Self(Arc::new(Shared {
             config,
             store,
@@ -68,6 +72,7 @@ impl AppState {
             revocations: crate::oauth::revocation::RevocationList::default(),
             clock,
             discovery,
+            trusted_proxies,
         }))
     }
 

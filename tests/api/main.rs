@@ -12,5 +12,6 @@ mod flow;
 mod keys;
 mod logout;
 mod profile;
+mod throttle;
 mod tokens;
 mod userinfo;
