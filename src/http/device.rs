@@ -35,7 +35,8 @@ pub fn device_hash(value: &str) -> String {
 
 /// Makes this browser a known device of `user_id` (keeping its cookie if it has one,
 /// so a browser shared by several people vouches for each) and sets the cookie on
-/// `response`.
+/// `response`. A device already known for a while longer is left as it is: most
+/// sign-ins then cost no write here.
 ///
 /// # Errors
 /// When the store fails.
@@ -45,9 +46,20 @@ pub async fn remember(
     user_id: &str,
     mut response: Response,
 ) -> Result<Response, PageError> {
-    let value = current.unwrap_or_else(random_token);
     let ttl = state.config.throttle.device_ttl;
     let now = state.now();
+    if let Some(value) = &current {
+        // Known for at least half its lifetime more: a read instead of a write.
+        let until = now.saturating_add(ttl / 2);
+        if state
+            .store
+            .is_known_device(&device_hash(value), user_id, until)
+            .await?
+        {
+            return Ok(response);
+        }
+    }
+    let value = current.unwrap_or_else(random_token);
     state
         .store
         .remember_device(&device_hash(&value), user_id, now, now.saturating_add(ttl))

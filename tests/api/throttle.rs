@@ -182,6 +182,14 @@ async fn a_known_device_signs_in_at_once_while_strangers_lock_the_login() {
     );
     let response = attempt_in(&app, &device, &app.client_id, EMAIL, PASSWORD).await;
     assert!(signed_in(&response), "{}", response.status());
+    assert!(
+        response
+            .headers()
+            .get_all("set-cookie")
+            .iter()
+            .all(|c| !c.to_str().unwrap().starts_with("tessera_device=")),
+        "a device known for long enough is not written again"
+    );
     // The device's own failures count on the device: after its free ones it waits too.
     for _ in 0..3 {
         let r = attempt_in(&app, &device, &app.client_id, EMAIL, "wrong").await;
