@@ -145,22 +145,13 @@ pub async fn post_login(
         Err(failure) => {
             tracing::info!(?failure, "sign-in failed");
             let csrf = session::csrf_token(&session).await?;
-            let (status, message) = match failure {
-                Failure::Refused(refusal) => (StatusCode::UNAUTHORIZED, refusal.message()),
-                Failure::DirectoryUnavailable => (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Your organisation's directory is not answering. Please try again in a moment.",
-                ),
-                Failure::Throttled { until } => {
-                    let mut page = failed(csrf, StatusCode::TOO_MANY_REQUESTS, THROTTLED)?;
-                    // RFC 9110 §10.2.3: delay-seconds.
-                    let wait = (until - state.now()).max(1);
-                    page.headers_mut()
-                        .insert(header::RETRY_AFTER, HeaderValue::from(wait));
-                    return Ok(page);
-                }
-            };
-            return failed(csrf, status, message);
+            let (status, message, retry_after) = explain(failure, state.now());
+            let mut page = failed(csrf, status, message)?;
+            if let Some(seconds) = retry_after {
+                page.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            return Ok(page);
         }
     };
     signed_in(
@@ -172,6 +163,24 @@ pub async fn post_login(
         device_cookie,
     )
     .await
+}
+
+/// The status, the message and the `Retry-After` seconds (RFC 9110 §10.2.3) of a failed
+/// sign-in.
+fn explain(failure: Failure, now: i64) -> (StatusCode, &'static str, Option<i64>) {
+    match failure {
+        Failure::Refused(refusal) => (StatusCode::UNAUTHORIZED, refusal.message(), None),
+        Failure::DirectoryUnavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Your organisation's directory is not answering. Please try again in a moment.",
+            None,
+        ),
+        Failure::Throttled { until } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            THROTTLED,
+            Some((until - now).max(1)),
+        ),
+    }
 }
 
 /// After a verified password: the host, then the sign-in itself (or the host choice),
