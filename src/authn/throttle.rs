@@ -168,7 +168,62 @@ impl Checked {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
     use super::*;
+    use crate::store::SqlStore;
+
+    /// Log lines written to memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn failures_are_logged_with_login_and_address_and_then_throttled() {
+        let store = SqlStore::connect("sqlite::memory:", 1).await.unwrap();
+        store.migrate().await.unwrap();
+        let config = crate::config::Config::default().throttle;
+        let throttle = Throttle::new(&config);
+        let attempt = Attempt {
+            login: "Alice@Example.com",
+            password: "hunter2-secret",
+            client_host: None,
+            address: "203.0.113.5".parse().unwrap(),
+            device: None,
+        };
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let now = 1_000_000;
+        for _ in 0..config.account.free_attempts {
+            let checked = throttle.check(&store, &attempt, None, now).await.unwrap();
+            checked.unwrap().failed(&store, now).await.unwrap();
+        }
+        let until = throttle.check(&store, &attempt, None, now).await.unwrap();
+        assert_eq!(until.unwrap_err(), now + config.account.base_delay);
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(log.contains("sign-in refused"), "{log}");
+        assert!(log.contains("sign-in throttled"), "{log}");
+        assert!(
+            log.contains("alice@example.com") && log.contains("203.0.113.5"),
+            "{log}"
+        );
+        assert!(!log.contains("hunter2"), "never the password: {log}");
+    }
 
     #[test]
     fn ipv6_addresses_count_by_their_64_prefix() {
