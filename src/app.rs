@@ -7,7 +7,7 @@ use std::time::Duration;
 use anyhow::Context;
 use tokio::net::TcpListener;
 
-use crate::authn::{Authenticator, PasswordVerifier};
+use crate::authn::{Authenticator, PasswordVerifier, Throttle};
 use crate::config::Config;
 use crate::domain::Clock;
 use crate::http::{self, AppState};
@@ -74,7 +74,8 @@ impl App {
         let passwords =
             PasswordVerifier::per_core().context("cannot start the password hashing threads")?;
         let metrics = Arc::new(Metrics::default());
-        let authenticator = Authenticator::new(passwords, &config.directories, &*store)
+        let throttle = Throttle::new(&config.throttle);
+        let authenticator = Authenticator::new(passwords, throttle, &config.directories, &*store)
             .await
             .context("cannot set up the directories")?
             .with_metrics(metrics.clone());
@@ -282,6 +283,9 @@ async fn maintain(state: AppState) {
                     Ok(n) if n > 0 => tracing::debug!(rows = n, "purged expired rows"),
                     Ok(_) => {}
                     Err(e) => tracing::warn!(error = %e, "purging expired rows failed"),
+                }
+                if let Err(e) = state.store.purge_throttle(state.now()).await {
+                    tracing::warn!(error = %e, "purging sign-in throttle rows failed");
                 }
             }
         }

@@ -10,6 +10,7 @@ use figment::Figment;
 use serde::{Deserialize, Serialize};
 
 use crate::authn::directory::DirectorySettings;
+use crate::domain::throttle::Policy;
 use crate::keys::Algorithm;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -43,6 +44,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
+    pub throttle: ThrottleConfig,
     /// The hosts' directories (`[[directories]]`), for employees' sign-in.
     #[serde(default)]
     pub directories: Vec<DirectorySettings>,
@@ -115,6 +117,42 @@ pub enum LogFormat {
     Json,
 }
 
+/// Brute-force throttling of sign-ins (`docs/brute-force.md`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ThrottleConfig {
+    /// Proxies (addresses or CIDR ranges) whose `X-Forwarded-For` names the client.
+    /// Empty: the TCP peer is the client.
+    pub trusted_proxies: Vec<String>,
+    /// How long a browser stays a known device after a sign-in, in seconds.
+    pub device_ttl: i64,
+    /// Failures per login; hosts may override it (`tessera host throttle`).
+    pub account: Policy,
+    /// Failures per client address, across every login.
+    pub address: Policy,
+}
+
+impl ThrottleConfig {
+    /// The trusted proxies as networks (a bare address is a network of one).
+    ///
+    /// # Errors
+    /// On an entry that is neither an address nor a CIDR range.
+    pub fn proxies(&self) -> anyhow::Result<Vec<ipnet::IpNet>> {
+        self.trusted_proxies
+            .iter()
+            .map(|p| {
+                p.parse::<ipnet::IpNet>()
+                    .or_else(|_| p.parse::<std::net::IpAddr>().map(ipnet::IpNet::from))
+                    .map_err(|_| {
+                        anyhow::anyhow!(
+                            "throttle.trusted_proxies: {p:?} is not an address or a CIDR range"
+                        )
+                    })
+            })
+            .collect()
+    }
+}
+
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub enum CookieSecurity {
@@ -162,6 +200,12 @@ impl Default for Config {
             },
             log: LogConfig {
                 format: LogFormat::Text,
+            },
+            throttle: ThrottleConfig {
+                trusted_proxies: Vec::new(),
+                device_ttl: 90 * 24 * 3600,
+                account: Policy::account(),
+                address: Policy::address(),
             },
             directories: Vec::new(),
         }
@@ -228,6 +272,18 @@ impl Config {
             anyhow::bail!("server.max_connections must be positive");
         }
         self.metrics_listen()?;
+        for (name, policy) in [
+            ("account", &self.throttle.account),
+            ("address", &self.throttle.address),
+        ] {
+            if let Some(problem) = policy.problem() {
+                anyhow::bail!("throttle.{name}: {problem}");
+            }
+        }
+        if self.throttle.device_ttl <= 0 {
+            anyhow::bail!("throttle.device_ttl must be a positive number of seconds");
+        }
+        self.throttle.proxies()?;
         Ok(())
     }
 
@@ -343,6 +399,7 @@ fn warn_unknown_env() {
         "SERVER__",
         "METRICS__",
         "LOG__",
+        "THROTTLE__",
         "DIRECTORIES",
         "CONFIG",
         "TEST_",
@@ -432,6 +489,19 @@ mod tests {
             config.key_encryption_key_path().unwrap(),
             Path::new("tessera.kek")
         );
+    }
+
+    #[test]
+    fn trusted_proxies_are_addresses_or_ranges() {
+        let mut config = Config {
+            dev: true,
+            ..Config::default()
+        };
+        config.throttle.trusted_proxies = vec!["10.0.0.0/8".into(), "::1".into()];
+        assert_eq!(config.throttle.proxies().unwrap().len(), 2);
+        config.validate().unwrap();
+        config.throttle.trusted_proxies.push("proxy.example".into());
+        assert!(config.validate().is_err());
     }
 
     #[test]

@@ -3,16 +3,18 @@
 
 pub mod directory;
 pub mod password;
+pub mod throttle;
 
 use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
 pub use password::{hash_password, PasswordVerifier};
+pub use throttle::{Attempt, Throttle};
 
 use crate::domain::user_type::is_employee;
 use crate::metrics::Metrics;
-use crate::store::{EmployeeFacts, Host, Provision, Store, StoreError};
+use crate::store::{EmployeeFacts, Host, Provision, Store, StoreError, UserCredentials};
 use directory::{Directory, DirectoryError, DirectorySettings, DirectoryUser, Refusal};
 
 /// Who signed in, and to which hosts the sign-in may lead.
@@ -30,6 +32,11 @@ pub enum Failure {
     Refused(Refusal),
     /// The host's directory did not answer.
     DirectoryUnavailable,
+    /// Too many failures: the login, device or address must wait until this time. Said
+    /// alike for every login, existing or not.
+    Throttled {
+        until: i64,
+    },
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +58,7 @@ pub struct Authenticator {
     pub passwords: PasswordVerifier,
     directories: Arc<HashMap<String, HostDirectory>>,
     metrics: Arc<Metrics>,
+    throttle: Throttle,
 }
 
 impl std::fmt::Debug for Authenticator {
@@ -68,6 +76,7 @@ impl Authenticator {
     /// When a host does not exist or a directory's settings cannot work.
     pub async fn new(
         passwords: PasswordVerifier,
+        throttle: Throttle,
         settings: &[DirectorySettings],
         store: &dyn Store,
     ) -> Result<Self, DirectoryError> {
@@ -94,6 +103,7 @@ impl Authenticator {
             passwords,
             directories: Arc::new(directories),
             metrics: Arc::default(),
+            throttle,
         })
     }
 
@@ -105,22 +115,20 @@ impl Authenticator {
     }
 
     /// Checks a login and password: against the host's directory for employees of a host
-    /// that has one, against the stored argon2id hash otherwise. `client_host` is the host
-    /// the client is bound to, if any.
+    /// that has one, against the stored argon2id hash otherwise. The throttle is asked
+    /// first, so a throttled attempt costs neither a hash nor a bind.
     ///
     /// # Errors
     /// Only for internal failures; a refused sign-in is `Ok(Err(Failure))`.
     pub async fn authenticate(
         &self,
         store: &dyn Store,
-        login: &str,
-        password: &str,
-        client_host: Option<&str>,
+        attempt: &Attempt<'_>,
         now: i64,
     ) -> Result<Result<Authenticated, Failure>, AuthError> {
-        let refused = Ok(Err(Failure::Refused(Refusal::InvalidCredentials)));
-        if login.is_empty() || password.is_empty() {
-            return refused;
+        let (login, client_host) = (attempt.login, attempt.client_host);
+        if login.is_empty() || attempt.password.is_empty() {
+            return Ok(Err(Failure::Refused(Refusal::InvalidCredentials)));
         }
         let mut found = store.find_user_by_login(login).await?;
         let hosts = match &found {
@@ -132,33 +140,35 @@ impl Authenticator {
         if client_host.is_some_and(|c| !hosts.iter().any(|h| h.host_id == c)) {
             found = None;
         }
-        let directory = match &found {
-            Some(credentials) => {
-                let with_directory = hosts
-                    .iter()
-                    .filter(|h| client_host.is_none_or(|c| c == h.host_id))
-                    .find_map(|h| {
-                        self.directories
-                            .get(&h.host_id)
-                            .map(|d| (h.host_id.clone(), d))
-                    });
-                let user_type = credentials.user.user_type.as_deref().unwrap_or_default();
-                match with_directory {
-                    Some((host, d)) if is_employee(user_type) => {
-                        let local_allowed =
-                            d.directory.settings().employees_may_use_local_passwords
-                                && credentials.password_hash.is_some();
-                        (!local_allowed).then_some((host, d))
-                    }
-                    Some((host, d))
-                        if d.directory.settings().customers_may_use_directory
-                            && credentials.password_hash.is_none() =>
-                    {
-                        Some((host, d))
-                    }
-                    _ => None,
-                }
+        let user_id = found.as_ref().map(|c| c.user.user_id.as_str());
+        let checked = match self.throttle.check(store, attempt, user_id, now).await? {
+            Ok(checked) => checked,
+            Err(until) => {
+                self.metrics.sign_in("any", "throttled");
+                return Ok(Err(Failure::Throttled { until }));
             }
+        };
+        let outcome = self.verify(store, attempt, found, hosts, now).await?;
+        match &outcome {
+            Ok(_) => checked.succeeded(store).await?,
+            Err(Failure::Refused(_)) => checked.failed(store, now).await?,
+            Err(_) => {}
+        }
+        Ok(outcome)
+    }
+
+    /// The password check proper, for a login already looked up.
+    async fn verify(
+        &self,
+        store: &dyn Store,
+        attempt: &Attempt<'_>,
+        found: Option<UserCredentials>,
+        hosts: Vec<Host>,
+        now: i64,
+    ) -> Result<Result<Authenticated, Failure>, AuthError> {
+        let (login, password, client_host) = (attempt.login, attempt.password, attempt.client_host);
+        let directory = match &found {
+            Some(credentials) => self.directory_of(credentials, &hosts, client_host),
             None => self.directory_for_new_login(login, client_host),
         };
         if let Some((host_id, d)) = directory {
@@ -178,8 +188,42 @@ impl Authenticator {
             }
             None => {
                 self.metrics.sign_in("password", "refused");
-                refused
+                Ok(Err(Failure::Refused(Refusal::InvalidCredentials)))
             }
+        }
+    }
+
+    /// The directory a known user signs in with, if any: an employee's host's (unless
+    /// local passwords are allowed and set), or a customer's without a password when the
+    /// host lets customers use the directory.
+    fn directory_of(
+        &self,
+        credentials: &UserCredentials,
+        hosts: &[Host],
+        client_host: Option<&str>,
+    ) -> Option<(String, &HostDirectory)> {
+        let with_directory = hosts
+            .iter()
+            .filter(|h| client_host.is_none_or(|c| c == h.host_id))
+            .find_map(|h| {
+                self.directories
+                    .get(&h.host_id)
+                    .map(|d| (h.host_id.clone(), d))
+            });
+        let user_type = credentials.user.user_type.as_deref().unwrap_or_default();
+        match with_directory {
+            Some((host, d)) if is_employee(user_type) => {
+                let local_allowed = d.directory.settings().employees_may_use_local_passwords
+                    && credentials.password_hash.is_some();
+                (!local_allowed).then_some((host, d))
+            }
+            Some((host, d))
+                if d.directory.settings().customers_may_use_directory
+                    && credentials.password_hash.is_none() =>
+            {
+                Some((host, d))
+            }
+            _ => None,
         }
     }
 

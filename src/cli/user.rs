@@ -1,4 +1,4 @@
-//! `tessera user add|list|set-password`. Passwords are never taken as arguments (they
+//! `tessera user add|list|set-password|unlock`. Passwords are never taken as arguments (they
 //! would show in `ps` and shell history): they come from standard input, or a random
 //! one is generated and printed.
 
@@ -8,8 +8,9 @@ use super::{now, print_table, read_stdin_line};
 use crate::authn::hash_password;
 use crate::config::Config;
 use crate::domain::secret::random_id;
+use crate::domain::throttle::{normalise_login, Party};
 use crate::domain::Secret;
-use crate::store::{HostStore, NewUser, UserStore};
+use crate::store::{HostStore, NewUser, SqlStore, ThrottleStore, UserStore};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -48,6 +49,13 @@ pub enum UserCommand {
         /// generating one.
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// End a sign-in lockout at once: forgets the failed sign-ins counted against the
+    /// user's email and username (or against this login, if no user has it) and
+    /// against the user's known devices. Client addresses keep their counts.
+    Unlock {
+        /// The user's id, email or username, or any login that was tried.
+        user: String,
     },
 }
 
@@ -156,6 +164,38 @@ pub async fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
                 out!("password: {}", secret.expose())?;
             }
         }
+        UserCommand::Unlock { user } => unlock(&store, &user).await?,
+    }
+    Ok(())
+}
+
+async fn unlock(store: &SqlStore, login: &str) -> anyhow::Result<()> {
+    let found = match store.find_user_by_login(login).await? {
+        Some(c) => Some(c.user),
+        None => store.find_user(login).await?,
+    };
+    let mut logins = vec![normalise_login(login)];
+    if let Some(u) = &found {
+        logins.push(normalise_login(&u.email));
+        logins.extend(u.username.as_deref().map(normalise_login));
+    }
+    logins.sort();
+    logins.dedup();
+    let parties: Vec<Party> = logins.into_iter().map(Party::Account).collect();
+    let mut cleared = store.clear_counters(&parties).await?;
+    if let Some(u) = &found {
+        cleared += store.clear_device_counters(&u.user_id).await?;
+    }
+    // No audit log exists yet: the operator's action goes to the log.
+    tracing::info!(
+        login,
+        user_id = found.as_ref().map(|u| u.user_id.as_str()),
+        cleared,
+        "sign-in lockout cleared by the CLI"
+    );
+    match found {
+        Some(u) => println!("Unlocked {} ({cleared} counters cleared)", u.email),
+        None => println!("No user has this login; cleared {cleared} counters for {login:?}"),
     }
     Ok(())
 }

@@ -9,6 +9,7 @@ pub mod redirect_uri;
 pub mod scope;
 pub mod sealed;
 pub mod secret;
+pub mod throttle;
 pub mod time;
 pub mod user;
 pub mod user_type;

@@ -4,24 +4,28 @@
 //! to one): tokens carry that host and its assignments only.
 
 use axum::extract::{Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
 use axum::Form;
 use serde::{Deserialize, Serialize};
 use tower_sessions::Session;
 
 use super::authorize::{expired_request, proceed};
+use super::client_address::ClientAddress;
+use super::device;
 use super::error::PageError;
 use super::pages::{render, LoginPage, MessagePage, SelectHostPage};
 use super::session::{self, SsoSession};
 use super::state::AppState;
 use crate::authn::directory::Refusal;
-use crate::authn::Failure;
+use crate::authn::{Attempt, Failure};
 use crate::domain::secret::random_id;
 
 /// How long a verified password waits for the host choice.
 const HOST_CHOICE_TTL: i64 = 300;
 const PREAUTH: &str = "preauth";
+/// The same words for every throttled login, existing or not.
+const THROTTLED: &str = "Too many failed sign-ins. Please wait a moment before you try again.";
 
 #[derive(Deserialize)]
 pub struct LoginQuery {
@@ -101,6 +105,8 @@ impl RequestContext {
 
 pub async fn post_login(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
+    headers: HeaderMap,
     session: Session,
     Form(form): Form<LoginForm>,
 ) -> Result<Response, PageError> {
@@ -120,15 +126,18 @@ pub async fn post_login(
             },
         )
     };
+    let device_cookie = device::device_cookie(&headers);
+    let device_hash = device_cookie.as_deref().map(device::device_hash);
+    let attempt = Attempt {
+        login,
+        password: &form.password,
+        client_host: context.client_host.as_deref(),
+        address,
+        device: device_hash.as_deref(),
+    };
     let outcome = state
         .authenticator
-        .authenticate(
-            &*state.store,
-            login,
-            &form.password,
-            context.client_host.as_deref(),
-            state.now(),
-        )
+        .authenticate(&*state.store, &attempt, state.now())
         .await
         .map_err(PageError::internal)?;
     let authenticated = match outcome {
@@ -136,16 +145,54 @@ pub async fn post_login(
         Err(failure) => {
             tracing::info!(?failure, "sign-in failed");
             let csrf = session::csrf_token(&session).await?;
-            let (status, message) = match failure {
-                Failure::Refused(refusal) => (StatusCode::UNAUTHORIZED, refusal.message()),
-                Failure::DirectoryUnavailable => (
-                    StatusCode::SERVICE_UNAVAILABLE,
-                    "Your organisation's directory is not answering. Please try again in a moment.",
-                ),
-            };
-            return failed(csrf, status, message);
+            let (status, message, retry_after) = explain(failure, state.now());
+            let mut page = failed(csrf, status, message)?;
+            if let Some(seconds) = retry_after {
+                page.headers_mut()
+                    .insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+            }
+            return Ok(page);
         }
     };
+    signed_in(
+        &state,
+        &session,
+        &context,
+        &request_id,
+        authenticated,
+        device_cookie,
+    )
+    .await
+}
+
+/// The status, the message and the `Retry-After` seconds (RFC 9110 §10.2.3) of a failed
+/// sign-in.
+fn explain(failure: Failure, now: i64) -> (StatusCode, &'static str, Option<i64>) {
+    match failure {
+        Failure::Refused(refusal) => (StatusCode::UNAUTHORIZED, refusal.message(), None),
+        Failure::DirectoryUnavailable => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "Your organisation's directory is not answering. Please try again in a moment.",
+            None,
+        ),
+        Failure::Throttled { until } => (
+            StatusCode::TOO_MANY_REQUESTS,
+            THROTTLED,
+            Some((until - now).max(1)),
+        ),
+    }
+}
+
+/// After a verified password: the host, then the sign-in itself (or the host choice),
+/// and the browser becomes a known device of the user.
+async fn signed_in(
+    state: &AppState,
+    session: &Session,
+    context: &RequestContext,
+    request_id: &str,
+    authenticated: crate::authn::Authenticated,
+    device_cookie: Option<String>,
+) -> Result<Response, PageError> {
     let user_id = authenticated.user_id;
     // A client bound to a host admits its members only; otherwise every host of the user.
     let hosts: Vec<_> = authenticated
@@ -158,25 +205,34 @@ pub async fn post_login(
                 .is_none_or(|wanted| *wanted == h.host_id)
         })
         .collect();
-    match hosts.as_slice() {
+    let response = match hosts.as_slice() {
         [] => {
             tracing::info!(%user_id, "sign-in refused: not a member of the client's host");
-            failed(
-                session::csrf_token(&session).await?,
+            let csrf = session::csrf_token(session).await?;
+            return render(
                 StatusCode::UNAUTHORIZED,
-                Refusal::InvalidCredentials.message(),
-            )
+                &LoginPage {
+                    csrf: &csrf,
+                    request_id,
+                    login: "",
+                    client_name: context.client_name.as_deref(),
+                    error: Some(Refusal::InvalidCredentials.message()),
+                },
+            );
         }
-        [host] => complete(&state, &session, user_id, host.host_id.clone(), &request_id).await,
+        [host] => {
+            let host_id = host.host_id.clone();
+            complete(state, session, user_id.clone(), host_id, request_id).await?
+        }
         _ => {
             let preauth = PreAuth {
-                user_id,
+                user_id: user_id.clone(),
                 hosts: hosts.iter().map(|h| h.host_id.clone()).collect(),
-                request_id: request_id.clone(),
+                request_id: request_id.to_owned(),
                 verified_at: state.now(),
             };
             session.insert(PREAUTH, &preauth).await?;
-            let csrf = session::csrf_token(&session).await?;
+            let csrf = session::csrf_token(session).await?;
             let choices = hosts
                 .into_iter()
                 .map(|h| (h.host_id, h.name, h.domain))
@@ -187,9 +243,10 @@ pub async fn post_login(
                     csrf: &csrf,
                     hosts: choices,
                 },
-            )
+            )?
         }
-    }
+    };
+    device::remember(state, device_cookie, &user_id, response).await
 }
 
 #[derive(Deserialize)]

@@ -2,8 +2,10 @@
 //! responses. Handlers orchestrate; rules live in `oauth`/`oidc`, SQL in `store`.
 
 mod authorize;
+mod client_address;
 mod clients;
 mod consent;
+mod device;
 mod discovery;
 mod error;
 mod health;
@@ -29,6 +31,7 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+pub use client_address::{client_address, ClientAddress};
 pub use error::{ApiError, PageError};
 pub use session::SqlSessionStore;
 pub use state::AppState;

@@ -40,6 +40,8 @@ pub struct Shared {
     pub discovery: bytes::Bytes,
     /// This node's Prometheus metrics.
     pub metrics: Arc<Metrics>,
+    /// Proxies whose `X-Forwarded-For` names the client (`throttle.trusted_proxies`).
+    pub trusted_proxies: Vec<ipnet::IpNet>,
 }
 
 impl AppState {
@@ -62,6 +64,8 @@ impl AppState {
         };
         let metadata = crate::oidc::discovery::metadata(&issuer_url, keys.algorithm());
         let discovery = bytes::Bytes::from(serde_json::to_vec(&metadata).unwrap_or_default());
+        // `Config::validate` refused unparseable entries before the state is built.
+        let trusted_proxies = config.throttle.proxies().unwrap_or_default();
         Self(Arc::new(Shared {
             config,
             store,
@@ -73,6 +77,7 @@ impl AppState {
             clock,
             discovery,
             metrics,
+            trusted_proxies,
         }))
     }
 

@@ -16,6 +16,7 @@ mod keys;
 mod profile;
 mod readiness;
 mod sessions;
+mod throttle;
 mod users;
 
 use std::path::Path;
@@ -40,6 +41,7 @@ pub use import::ImportReport;
 pub use keys::{KeyRecord, KeyStore};
 pub use profile::ProfileStore;
 pub use sessions::SessionRows;
+pub use throttle::{PolicyOverride, ThrottleStore};
 pub use users::{NewUser, UserCredentials, UserStore};
 
 /// Errors of the store layer.
@@ -98,6 +100,7 @@ pub trait Store:
     + KeyStore
     + ProfileStore
     + SessionRows
+    + ThrottleStore
     + UserStore
 {
     /// Checks that the database can serve this node: it takes a write, its schema is

@@ -19,20 +19,20 @@ use tessera::store::{ProfileStore, UserStore};
 
 use crate::helpers::{location, spawn_app_with, TestApp};
 
-struct Env {
-    ad_url: String,
-    ad_starttls_url: String,
-    ad_base: String,
-    ad_bind_dn: String,
-    ldap_url: String,
-    ldaps_url: String,
-    ldap_base: String,
-    ldap_bind_dn: String,
-    ca: PathBuf,
-    password: String,
+pub(crate) struct Env {
+    pub(crate) ad_url: String,
+    pub(crate) ad_starttls_url: String,
+    pub(crate) ad_base: String,
+    pub(crate) ad_bind_dn: String,
+    pub(crate) ldap_url: String,
+    pub(crate) ldaps_url: String,
+    pub(crate) ldap_base: String,
+    pub(crate) ldap_bind_dn: String,
+    pub(crate) ca: PathBuf,
+    pub(crate) password: String,
 }
 
-fn env() -> Option<Env> {
+pub(crate) fn env() -> Option<Env> {
     let get = |k: &str| std::env::var(k).ok().filter(|v| !v.is_empty());
     let found = (|| {
         Some(Env {
@@ -58,10 +58,10 @@ fn env() -> Option<Env> {
     found
 }
 
-const AD_HOST: &str = "corp.example.com";
-const LDAP_HOST: &str = "example.org";
+pub(crate) const AD_HOST: &str = "corp.example.com";
+pub(crate) const LDAP_HOST: &str = "example.org";
 
-fn ad(env: &Env, urls: Vec<String>) -> DirectorySettings {
+pub(crate) fn ad(env: &Env, urls: Vec<String>) -> DirectorySettings {
     DirectorySettings {
         host: AD_HOST.into(),
         kind: DirectoryKind::ActiveDirectory,
@@ -98,7 +98,7 @@ fn ad(env: &Env, urls: Vec<String>) -> DirectorySettings {
     }
 }
 
-fn openldap(env: &Env, urls: Vec<String>) -> DirectorySettings {
+pub(crate) fn openldap(env: &Env, urls: Vec<String>) -> DirectorySettings {
     DirectorySettings {
         host: LDAP_HOST.into(),
         kind: DirectoryKind::Ldap,

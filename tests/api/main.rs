@@ -20,5 +20,6 @@ mod nodes;
 mod operations;
 mod profile;
 mod rotation;
+mod throttle;
 mod tokens;
 mod userinfo;

@@ -11,6 +11,7 @@
 //! one made on the next use.
 
 mod connection;
+mod decoy;
 mod groups;
 mod reason;
 mod settings;
@@ -89,6 +90,8 @@ pub struct Directory {
     password: Secret,
     tls: Option<native_tls::TlsConnector>,
     pool: Mutex<Vec<Ldap>>,
+    /// Recent refused user binds, which an unknown login's refusal takes as long as.
+    bind_times: decoy::BindTimes,
 }
 
 impl std::fmt::Debug for Directory {
@@ -168,6 +171,7 @@ impl Directory {
             password: Secret::new(password),
             tls,
             pool: Mutex::new(Vec::new()),
+            bind_times: decoy::BindTimes::default(),
         })
     }
 
@@ -221,14 +225,14 @@ impl Directory {
             Ok(entry) => entry,
             Err(e) => {
                 // A connection that failed is dropped, not pooled.
-                if !matches!(e, DirectoryError::Refused(_)) {
+                let DirectoryError::Refused(refusal) = e else {
                     return Err(e);
-                }
+                };
                 self.give_back(service);
-                return Err(e);
+                return Err(self.refuse_unknown(refusal).await);
             }
         };
-        if let Err(e) = self.bind_as(&entry.dn, password).await {
+        if let Err(e) = self.timed_bind(&entry.dn, password).await {
             self.give_back(service);
             return Err(e);
         }

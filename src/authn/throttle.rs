@@ -1,0 +1,238 @@
+//! Brute-force throttling of password sign-ins (local and directory), checked before
+//! any argon2 run or directory bind: a throttled attempt costs two reads and no
+//! verification, and a directory's own lockout never sees a stranger's guesses past
+//! the free ones. The rule is `domain::throttle::Policy`; `docs/brute-force.md`
+//! explains it.
+
+use std::net::IpAddr;
+
+use crate::config::ThrottleConfig;
+use crate::domain::throttle::{normalise_login, Counter, Party, Policy};
+use crate::store::{Store, StoreResult};
+
+/// The configured policies.
+#[derive(Clone, Debug)]
+pub struct Throttle {
+    account: Policy,
+    address: Policy,
+}
+
+/// Who is trying: what the counters are keyed by.
+#[derive(Clone, Debug)]
+pub struct Attempt<'a> {
+    pub login: &'a str,
+    pub password: &'a str,
+    /// The host the client is bound to, if any.
+    pub client_host: Option<&'a str>,
+    /// The client address (`http` decides it: the peer, or a trusted proxy's word).
+    pub address: IpAddr,
+    /// The SHA-256 of the browser's device cookie, if it sent one.
+    pub device: Option<&'a str>,
+}
+
+/// The parties of one attempt with their policies, and what their counters said.
+#[derive(Debug)]
+pub(super) struct Checked {
+    parties: Vec<(Party, Policy)>,
+    counted: Vec<Party>,
+    login: String,
+    address: IpAddr,
+}
+
+impl Throttle {
+    #[must_use]
+    pub fn new(config: &ThrottleConfig) -> Self {
+        Self {
+            account: config.account,
+            address: config.address,
+        }
+    }
+
+    /// Reads the counters of the attempt's parties: the login (or, from a known device
+    /// of `user_id`, that device instead) and the address. `Err(until)` when one of
+    /// them must wait.
+    pub(super) async fn check(
+        &self,
+        store: &dyn Store,
+        attempt: &Attempt<'_>,
+        user_id: Option<&str>,
+        now: i64,
+    ) -> StoreResult<Result<Checked, i64>> {
+        let account_policy = self.account_policy(store, attempt).await?;
+        let known_device = match (attempt.device, user_id) {
+            (Some(device), Some(user)) => store
+                .is_known_device(device, user, now)
+                .await?
+                .then(|| device.to_owned()),
+            _ => None,
+        };
+        let login = normalise_login(attempt.login);
+        // A known device's failures count on the device: the account's lockout, which a
+        // stranger's guesses drive, does not reach it (OWASP "device cookies").
+        let first = match known_device {
+            Some(device) => Party::Device(device),
+            None => Party::Account(login.clone()),
+        };
+        let parties = vec![
+            (first, account_policy),
+            (Party::Address(address_key(attempt.address)), self.address),
+        ];
+        let keys: Vec<Party> = parties.iter().map(|(p, _)| p.clone()).collect();
+        let counters = store.throttle_counters(&keys, now).await?;
+        let until = counters
+            .iter()
+            .filter_map(|(party, counter)| wait_until(&parties, party, counter, now))
+            .max();
+        if let Some(until) = until {
+            tracing::warn!(login = %attempt.login, address = %attempt.address, retry_after = until - now, "sign-in throttled");
+            return Ok(Err(until));
+        }
+        Ok(Ok(Checked {
+            parties,
+            counted: counters.into_iter().map(|(p, _)| p).collect(),
+            login,
+            address: attempt.address,
+        }))
+    }
+
+    /// The account policy: the client's host's, or that of the host whose domain the
+    /// login names, or the configured one. Both come from the request, never from
+    /// whether the account exists.
+    async fn account_policy(
+        &self,
+        store: &dyn Store,
+        attempt: &Attempt<'_>,
+    ) -> StoreResult<Policy> {
+        let host = attempt.client_host.or_else(|| {
+            attempt
+                .login
+                .rsplit_once('@')
+                .map(|(_, domain)| domain.trim())
+        });
+        let own = match host {
+            Some(host) if !host.is_empty() => store.host_policy(host).await?,
+            _ => None,
+        };
+        Ok(own.map_or(self.account, |o| o.apply(self.account)))
+    }
+}
+
+/// The address counter's key: an IPv4 address, or an IPv6 address's /64, which one
+/// subscriber usually holds whole (RFC 6177), so rotating within it gains nothing.
+fn address_key(address: IpAddr) -> String {
+    match address.to_canonical() {
+        IpAddr::V6(v6) => ipnet::Ipv6Net::new(v6, 64)
+            .map_or_else(|_| v6.to_string(), |net| net.trunc().to_string()),
+        v4 @ IpAddr::V4(_) => v4.to_string(),
+    }
+}
+
+fn wait_until(
+    parties: &[(Party, Policy)],
+    party: &Party,
+    counter: &Counter,
+    now: i64,
+) -> Option<i64> {
+    let (_, policy) = parties.iter().find(|(p, _)| p == party)?;
+    policy.wait_until(counter, now)
+}
+
+impl Checked {
+    /// Counts a refused sign-in against every party, in one statement.
+    pub(super) async fn failed(&self, store: &dyn Store, now: i64) -> StoreResult<()> {
+        tracing::warn!(login = %self.login, address = %self.address, "sign-in refused");
+        let parties: Vec<(Party, i64)> = self
+            .parties
+            .iter()
+            .map(|(p, policy)| (p.clone(), policy.reset_after))
+            .collect();
+        store.record_failures(&parties, now).await
+    }
+
+    /// A sign-in succeeded: the login's (or device's) failures are forgotten, not the
+    /// address's (one account of one's own must not reset a guesser's address). Writes
+    /// only when there was something to forget.
+    pub(super) async fn succeeded(&self, store: &dyn Store) -> StoreResult<()> {
+        let forget: Vec<Party> = self
+            .counted
+            .iter()
+            .filter(|p| !matches!(p, Party::Address(_)))
+            .cloned()
+            .collect();
+        if !forget.is_empty() {
+            store.clear_counters(&forget).await?;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+    use crate::store::SqlStore;
+
+    /// Log lines written to memory.
+    #[derive(Clone, Default)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Captured {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn failures_are_logged_with_login_and_address_and_then_throttled() {
+        let store = SqlStore::connect("sqlite::memory:", 1).await.unwrap();
+        store.migrate().await.unwrap();
+        let config = crate::config::Config::default().throttle;
+        let throttle = Throttle::new(&config);
+        let attempt = Attempt {
+            login: "Alice@Example.com",
+            password: "hunter2-secret",
+            client_host: None,
+            address: "203.0.113.5".parse().unwrap(),
+            device: None,
+        };
+        let captured = Captured::default();
+        let writer = captured.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let now = 1_000_000;
+        for _ in 0..config.account.free_attempts {
+            let checked = throttle.check(&store, &attempt, None, now).await.unwrap();
+            checked.unwrap().failed(&store, now).await.unwrap();
+        }
+        let until = throttle.check(&store, &attempt, None, now).await.unwrap();
+        assert_eq!(until.unwrap_err(), now + config.account.base_delay);
+        let log = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+        assert!(log.contains("sign-in refused"), "{log}");
+        assert!(log.contains("sign-in throttled"), "{log}");
+        assert!(
+            log.contains("alice@example.com") && log.contains("203.0.113.5"),
+            "{log}"
+        );
+        assert!(!log.contains("hunter2"), "never the password: {log}");
+    }
+
+    #[test]
+    fn ipv6_addresses_count_by_their_64_prefix() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::9".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(address_key(a), "2001:db8:1:2::/64");
+        assert_eq!(address_key(a), address_key(b));
+        assert_ne!(address_key(a), address_key(c));
+        assert_eq!(address_key("192.0.2.1".parse().unwrap()), "192.0.2.1");
+    }
+}
