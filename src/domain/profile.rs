@@ -204,6 +204,15 @@ mod tests {
             proptest::prop_assert_eq!(parse_attributes(&encoded).unwrap(), pairs);
         }
 
+        /// Any text (a token's `att` claim is what an API parses) is parsed or refused
+        /// without a panic, and what parses encodes back to the same pairs.
+        #[test]
+        fn any_att_text_parses_or_is_refused(text in "(\\PC|[~^=\\\\]){0,120}") {
+            if let Ok(pairs) = parse_attributes(&text) {
+                proptest::prop_assert_eq!(parse_attributes(&encode_attributes(&pairs)).unwrap(), pairs);
+            }
+        }
+
         #[test]
         fn delimiter_heavy_values_round_trip(
             pairs in proptest::collection::vec(("[~^=\\\\ a]{0,8}", "[~^=\\\\ é]{0,8}"), 1..5)

@@ -520,4 +520,73 @@ mod tests {
             ]
         );
     }
+
+    /// A value for a parameter: often a valid one, sometimes noise or an edge case.
+    fn value_for(name: &'static str) -> proptest::strategy::BoxedStrategy<String> {
+        use proptest::prelude::*;
+        let valid: &'static str = match name {
+            "client_id" => "c1",
+            "redirect_uri" => "https://app.example/cb",
+            "response_type" => "code",
+            "scope" => "openid email",
+            "code_challenge" => "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM",
+            "code_challenge_method" => "S256",
+            "prompt" => "login consent",
+            "max_age" => "60",
+            _ => "v",
+        };
+        prop_oneof![
+            4 => Just(valid.to_owned()),
+            2 => "\\PC{0,40}",
+            1 => "[ -~]{0,3000}",
+            1 => Just(String::new()),
+            1 => Just(format!("{valid} {valid}")),
+        ]
+        .boxed()
+    }
+
+    use proptest::strategy::Strategy as _;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Whatever the parameters, the parser answers without a panic, and what it
+        /// accepts keeps every rule: a proven redirect, the client's scopes only, PKCE
+        /// S256 with a well-formed challenge, bounded values.
+        #[test]
+        fn any_request_is_answered_and_what_is_accepted_keeps_the_rules(
+            keep in proptest::collection::vec(proptest::bool::weighted(0.85), 7),
+            extra in proptest::collection::vec(
+                proptest::sample::select(KNOWN.to_vec()).prop_flat_map(|k| (proptest::strategy::Just(k), value_for(k))),
+                0..6,
+            )
+        ) {
+            use proptest::prelude::*;
+            // A valid request, some of it dropped, with noise added: many are accepted,
+            // many refused, for every reason.
+            let pairs: Vec<(String, String)> = valid()
+                .into_iter()
+                .zip(keep)
+                .filter(|(_, keep)| *keep)
+                .map(|((k, v), _)| (k.to_owned(), v.to_owned()))
+                .chain(extra.into_iter().map(|(k, v)| (k.to_owned(), v)))
+                .collect();
+            let client = client();
+            let Ok(params) = collect_params(pairs) else { return Ok(()) };
+            let Ok(target) = check_redirect(&params, &client) else { return Ok(()) };
+            prop_assert_eq!(target.redirect_uri.as_str(), "https://app.example/cb");
+            let Ok(request) = validate(&params, &client, &target) else { return Ok(()) };
+            prop_assert!(request.scopes().iter().all(|s| client.allowed_scopes.contains(s)));
+            prop_assert!(!request.scopes().is_empty());
+            let challenge = request.code_challenge.as_deref().unwrap_or_default();
+            prop_assert!(pkce::is_well_formed(challenge));
+            prop_assert!(!(request.prompt.none && (request.prompt.login || request.prompt.consent)));
+            for value in [&request.state, &request.nonce, &request.login_hint, &request.id_token_hint]
+                .into_iter()
+                .flatten()
+            {
+                prop_assert!(value.len() <= 8192);
+            }
+        }
+    }
 }

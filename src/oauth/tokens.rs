@@ -121,3 +121,118 @@ impl TokenIssuer {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, OnceLock};
+
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::keys::{Algorithm, KeyEncryption};
+    use crate::store::KeyRecord;
+
+    const NOW: i64 = 1_800_000_000;
+
+    /// One issuer with an ES256 key (fast to make), shared by the cases.
+    fn issuer() -> &'static (TokenIssuer, String) {
+        static ISSUER: OnceLock<(TokenIssuer, String)> = OnceLock::new();
+        ISSUER.get_or_init(|| {
+            let kek = Arc::new(KeyEncryption::random());
+            let pem = Algorithm::ES256.generate_pem().unwrap();
+            let record = KeyRecord {
+                kid: "k1".into(),
+                alg: "ES256".into(),
+                state: "active".into(),
+                private_key: kek.seal("k1", &pem).unwrap(),
+                created_at: 0,
+                activated_at: Some(0),
+                retired_at: None,
+                remove_after: None,
+            };
+            let issuer = TokenIssuer {
+                keys: KeyRing::from_records(&[record], kek).unwrap(),
+                issuer: "https://id.example".into(),
+                audience: "https://id.example".into(),
+                access_ttl: 300,
+                id_ttl: 300,
+            };
+            let scopes = Scopes::parse("openid api:read").unwrap();
+            let token = issuer
+                .access_token(
+                    &AccessGrant {
+                        sub: "u1",
+                        client_id: "c1",
+                        scopes: &scopes,
+                        auth_time: Some(NOW),
+                        amr: None,
+                        profile: None,
+                    },
+                    NOW,
+                )
+                .unwrap()
+                .token;
+            (issuer, token)
+        })
+    }
+
+    #[test]
+    fn a_token_verifies_until_it_expires() {
+        let (issuer, token) = issuer();
+        assert!(issuer.verify_access_token(token, NOW + 10).is_ok());
+        assert!(issuer.verify_access_token(token, NOW + 300).is_err());
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(512))]
+
+        /// Any text at all is refused without a panic.
+        #[test]
+        fn arbitrary_text_is_never_a_token(text in "\\PC{0,400}") {
+            prop_assert!(issuer().0.verify_access_token(&text, NOW).is_err());
+        }
+
+        /// Three segments of arbitrary base64url are refused without a panic.
+        #[test]
+        fn arbitrary_segments_are_never_a_token(
+            parts in proptest::collection::vec(proptest::collection::vec(any::<u8>(), 0..300), 3)
+        ) {
+            let token = parts.iter().map(|p| URL_SAFE_NO_PAD.encode(p)).collect::<Vec<_>>().join(".");
+            prop_assert!(issuer().0.verify_access_token(&token, NOW).is_err());
+        }
+
+        /// Changing any one character of a valid token breaks it.
+        #[test]
+        fn a_changed_character_breaks_the_signature(at in any::<prop::sample::Index>(), with in "[A-Za-z0-9_.-]") {
+            let (issuer, token) = issuer();
+            let mut chars: Vec<char> = token.chars().collect();
+            let i = at.index(chars.len());
+            let replacement = with.chars().next().unwrap();
+            prop_assume!(chars[i] != replacement);
+            chars[i] = replacement;
+            let changed: String = chars.into_iter().collect();
+            // A change in the last character's padding bits can decode to the same
+            // bytes; the token is then the same token.
+            let same = changed.split('.').map(|s| URL_SAFE_NO_PAD.decode(s).ok()).collect::<Vec<_>>()
+                == token.split('.').map(|s| URL_SAFE_NO_PAD.decode(s).ok()).collect::<Vec<_>>();
+            prop_assume!(!same);
+            prop_assert!(issuer.verify_access_token(&changed, NOW).is_err());
+        }
+
+        /// A header swapped for another (alg none, HS256 with the public key, a
+        /// different kid) never verifies.
+        #[test]
+        fn a_forged_header_never_verifies(alg in "(none|HS256|RS256|ES384|EdDSA|)", kid in "(k1|k2|)") {
+            let (issuer, token) = issuer();
+            let header = format!(r#"{{"alg":"{alg}","typ":"at+jwt","kid":"{kid}"}}"#);
+            let mut parts: Vec<&str> = token.split('.').collect();
+            let encoded = URL_SAFE_NO_PAD.encode(header);
+            parts[0] = &encoded;
+            prop_assert!(issuer.verify_access_token(&parts.join("."), NOW).is_err());
+            parts[2] = "";
+            prop_assert!(issuer.verify_access_token(&parts.join("."), NOW).is_err());
+        }
+    }
+}

@@ -353,4 +353,45 @@ mod tests {
         assert_eq!(e.code, ErrorCode::InvalidRequest);
         assert!(e.description.contains("refresh_token"), "{}", e.description);
     }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        /// Any form is parsed or refused with the RFC's error, never a panic; a parsed
+        /// request is the grant its `grant_type` names.
+        #[test]
+        fn any_token_form_is_parsed_or_refused(
+            pairs in proptest::collection::hash_map(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("grant_type".to_owned()),
+                    proptest::strategy::Just("code".to_owned()),
+                    proptest::strategy::Just("refresh_token".to_owned()),
+                    proptest::strategy::Just("scope".to_owned()),
+                    proptest::strategy::Just("redirect_uri".to_owned()),
+                    proptest::strategy::Just("code_verifier".to_owned()),
+                    "[a-z_]{1,12}",
+                ],
+                proptest::prop_oneof![
+                    proptest::strategy::Just("authorization_code".to_owned()),
+                    proptest::strategy::Just("refresh_token".to_owned()),
+                    proptest::strategy::Just("client_credentials".to_owned()),
+                    "\\PC{0,60}",
+                ],
+                0..8,
+            )
+        ) {
+            match TokenRequest::from_form(&pairs) {
+                Ok(request) => {
+                    proptest::prop_assert_eq!(
+                        Some(request.grant_type()),
+                        pairs.get("grant_type").map(String::as_str)
+                    );
+                }
+                Err(e) => proptest::prop_assert!(matches!(
+                    e.code,
+                    ErrorCode::InvalidRequest | ErrorCode::UnsupportedGrantType
+                )),
+            }
+        }
+    }
 }
