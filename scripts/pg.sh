@@ -8,6 +8,8 @@
 #                                  with TESSERA_TEST_DATABASE_URL and PGHOST/PGPORT/...
 #                                  pointing at it, then stop and delete the cluster;
 #                                  e.g. `scripts/pg.sh run cargo test --test token`
+#   scripts/pg.sh restart DATA     restart the private cluster of data directory DATA
+#                                  (fast shutdown, same port), for the fault test
 #
 # A private cluster is a fresh initdb in its own directory, listening only on
 # 127.0.0.1 on a free high port, with its Unix socket inside its data directory. It
@@ -288,8 +290,21 @@ pg_main() {
             # Not exec: the EXIT trap must still remove the cluster afterwards.
             "$@"
             ;;
+        restart)
+            # The fault test restarts the cluster under a running node: a real
+            # shutdown (fast: sessions are cut, as in a server restart) and start.
+            local data="${2:?usage: scripts/pg.sh restart DATA_DIR}"
+            [[ -f "$data/postmaster.pid" ]] || pg_die "no cluster runs in $data"
+            pg_find_bin || pg_die "PostgreSQL server binaries not found"
+            if [[ $EUID -eq 0 ]]; then
+                PG_OS_USER="$(stat -c %U "$data")"
+                [[ "$PG_OS_USER" == root ]] && PG_OS_USER=""
+            fi
+            pg__run_as "$PG_BIN/pg_ctl" -D "$data" -m fast -w -t 60 restart >/dev/null ||
+                pg_die "pg_ctl restart failed for $data"
+            ;;
         *)
-            sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+            sed -n '2,18p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
             [[ "${1:-}" == -h || "${1:-}" == --help ]] || exit 2
             ;;
     esac

@@ -110,6 +110,15 @@ banner "tests on PostgreSQL ($(redact "$pg_url"))"
 TESSERA_TEST_DATABASE_URL="$pg_url" cargo test --all-targets ${cargo_args[@]+"${cargo_args[@]}"} ||
     failed+=(PostgreSQL)
 
+# A real restart of PostgreSQL under a running node, alone (it would fail the tests
+# running beside it), and only on the private cluster this script owns.
+if [[ -n "${PG_DATA:-}" ]]; then
+    banner "PostgreSQL restarted under a running node"
+    TESSERA_TEST_DATABASE_URL="$pg_url" TESSERA_TEST_PG_DATA="$PG_DATA" cargo test --test api \
+        -- --ignored --exact faults::a_postgresql_restart_under_load_costs_no_lasting_failures ||
+        failed+=("PostgreSQL restart")
+fi
+
 if (( ${#failed[@]} > 0 )); then
     banner "FAILED on: ${failed[*]}"
     exit 1

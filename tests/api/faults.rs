@@ -227,3 +227,64 @@ async fn connections_dropped_by_postgresql_cost_no_lasting_failures() {
     app.tokens().await;
     log_out(&app).await;
 }
+
+/// A real restart of the PostgreSQL server under a running node: `scripts/test.sh`
+/// runs this alone, after the PostgreSQL pass, against its private cluster (restarting
+/// a shared server would fail the tests running beside it).
+#[tokio::test]
+#[ignore = "restarts the PostgreSQL server; scripts/test.sh runs it alone on its private cluster"]
+async fn a_postgresql_restart_under_load_costs_no_lasting_failures() {
+    let data = std::env::var("TESSERA_TEST_PG_DATA")
+        .expect("TESSERA_TEST_PG_DATA names the private cluster's data directory");
+    assert!(on_postgres(), "TESSERA_TEST_DATABASE_URL names the cluster");
+    let app = crate::helpers::spawn_app().await;
+    let tokens = app.tokens().await;
+    let token = tokens["refresh_token"].as_str().unwrap().to_owned();
+    // Machine requests that need the database (introspection of a refresh token reads
+    // it) go on while the server restarts.
+    let load = {
+        let client = reqwest::Client::new();
+        let url = app.url("/introspect");
+        let basic = app.basic();
+        let token = token.clone();
+        tokio::spawn(async move {
+            let mut statuses = Vec::new();
+            let until = std::time::Instant::now() + std::time::Duration::from_secs(6);
+            while std::time::Instant::now() < until {
+                let response = client
+                    .post(&url)
+                    .header("authorization", &basic)
+                    .form(&[("token", token.as_str())])
+                    .send()
+                    .await;
+                statuses.push(response.map(|r| r.status().as_u16()).unwrap_or(0));
+                tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+            }
+            statuses
+        })
+    };
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let restart = Command::new("bash")
+        .args(["scripts/pg.sh", "restart", &data])
+        .status()
+        .unwrap();
+    assert!(restart.success(), "pg_ctl restart failed");
+    let statuses = load.await.unwrap();
+    let failed = statuses.iter().filter(|s| **s != 200).count();
+    eprintln!("{} requests during the restart, {failed} failed", statuses.len());
+    // Some requests in the restart's moment may fail; those after it must not.
+    let tail = &statuses[statuses.len().saturating_sub(20)..];
+    assert!(
+        tail.iter().all(|s| *s == 200),
+        "failures after the restart: {tail:?}"
+    );
+    assert!(
+        statuses.iter().all(|s| *s == 200 || *s == 500),
+        "{statuses:?}"
+    );
+
+    wait_ready(&app).await;
+    assert_eq!(refresh(&app, &token).await.status(), StatusCode::OK);
+    app.tokens().await;
+    log_out(&app).await;
+}
