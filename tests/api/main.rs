@@ -18,6 +18,7 @@ mod logout;
 mod metrics;
 mod nodes;
 mod operations;
+mod pages;
 mod profile;
 mod rotation;
 mod throttle;
