@@ -20,6 +20,7 @@ mod nodes;
 mod operations;
 mod pages;
 mod profile;
+mod readme;
 mod rotation;
 mod throttle;
 mod tokens;
