@@ -393,6 +393,31 @@ async fn a_missing_key_encryption_key_is_a_clear_error_outside_development_mode(
 }
 
 #[tokio::test]
+async fn a_restart_in_development_mode_keeps_the_demo_data_as_it_is() {
+    let dev = spawn_app_with(|c| c.dev = true).await;
+    let store = dev.sql_store().await;
+    let password_hash = |store: tessera::store::SqlStore| async move {
+        store
+            .find_user_by_login(tessera::demo::DEMO_EMPLOYEE)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+    };
+    let before = password_hash(store.clone()).await;
+    let users = store.list_users(None).await.unwrap().len();
+    let clients = store.list_clients().await.unwrap().len();
+    let _restarted = dev.start_node(|c| c.dev = true).await.unwrap();
+    assert_eq!(store.list_users(None).await.unwrap().len(), users);
+    assert_eq!(store.list_clients().await.unwrap().len(), clients);
+    assert_eq!(
+        password_hash(store.clone()).await,
+        before,
+        "the passwords printed at the first start stay valid"
+    );
+}
+
+#[tokio::test]
 async fn development_mode_creates_demo_data_and_production_never_does() {
     let dev = spawn_app_with(|c| c.dev = true).await;
     let demo = dev
