@@ -40,6 +40,8 @@ if ! command -v cargo >/dev/null && [[ -x "${CARGO_HOME:-$HOME/.cargo}/bin/cargo
     PATH="${CARGO_HOME:-$HOME/.cargo}/bin:$PATH"
 fi
 command -v cargo >/dev/null || { echo "error: cargo not found; install Rust (https://rustup.rs)" >&2; exit 1; }
+# The build's own needs (a C compiler, pkg-config, OpenSSL headers), when missing.
+scripts/install-prerequisites.sh --check 2>/dev/null || scripts/install-prerequisites.sh
 
 # --- PostgreSQL server ----------------------------------------------------------
 # Set up before the (long) SQLite pass so that environment problems show at once.

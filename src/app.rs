@@ -69,7 +69,7 @@ impl App {
         let records = prepare_keys(&*store, &kek, &config, clock.now()).await?;
         let keys = KeyRing::from_records(&records, kek).context("cannot load the signing keys")?;
         if config.dev {
-            crate::demo::ensure(&*store, &config, clock.now()).await?;
+            crate::demo::ensure(&store, &config, clock.now()).await?;
         }
         let passwords =
             PasswordVerifier::per_core().context("cannot start the password hashing threads")?;

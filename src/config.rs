@@ -9,6 +9,8 @@ use figment::providers::{Env, Format, Serialized, Toml};
 use figment::Figment;
 use serde::{Deserialize, Serialize};
 
+mod env_check;
+
 use crate::authn::directory::DirectorySettings;
 use crate::domain::throttle::Policy;
 use crate::keys::Algorithm;
@@ -222,7 +224,7 @@ impl Config {
         if file.is_some() && !path.exists() {
             anyhow::bail!("configuration file {} does not exist", path.display());
         }
-        warn_unknown_env();
+        refuse_unknown_env()?;
         let config: Config = Figment::from(Serialized::defaults(Config::default()))
             .merge(Toml::file(&path))
             .merge(env_provider())
@@ -353,16 +355,23 @@ impl Config {
                  made with `tessera keys new-kek FILE` (see docs/deployment.md)"
             );
         }
-        let database = self
-            .database_url
-            .strip_prefix("sqlite://")
-            .or_else(|| self.database_url.strip_prefix("sqlite:"))
-            .map(|rest| rest.split('?').next().unwrap_or_default())
-            .filter(|path| !path.is_empty() && !path.contains(":memory:"));
-        Ok(database.map_or_else(
+        Ok(self.sqlite_file().map_or_else(
             || PathBuf::from("tessera.kek"),
             |path| PathBuf::from(format!("{path}.kek")),
         ))
+    }
+}
+
+impl Config {
+    /// The SQLite database's file (`tessera.db` for `sqlite://tessera.db?mode=rwc`), or
+    /// `None` for PostgreSQL or an in-memory database.
+    #[must_use]
+    pub fn sqlite_file(&self) -> Option<&str> {
+        self.database_url
+            .strip_prefix("sqlite://")
+            .or_else(|| self.database_url.strip_prefix("sqlite:"))
+            .map(|rest| rest.split('?').next().unwrap_or_default())
+            .filter(|path| !path.is_empty() && !path.contains(":memory:"))
     }
 }
 
@@ -381,9 +390,11 @@ fn env_provider() -> Env {
         .split("__")
 }
 
-/// Warns about `TESSERA_*` variables that match no setting: a typo should not be
-/// silently ignored.
-fn warn_unknown_env() {
+/// Refuses `TESSERA_*` variables that match no setting, naming the closest one: a typo
+/// must not be silently ignored, and figment's own refusal of the unknown field names
+/// neither the variable nor what was meant. Names read elsewhere are listed here; a
+/// section's keys (`X__`) are checked against `Config` itself (`env_check`).
+fn refuse_unknown_env() -> anyhow::Result<()> {
     const KNOWN: &[&str] = &[
         "ISSUER",
         "LISTEN",
@@ -405,21 +416,13 @@ fn warn_unknown_env() {
         "TEST_",
         "LOG",
     ];
-    for (name, _) in std::env::vars() {
-        if let Some(rest) = name.strip_prefix("TESSERA_") {
-            // Entries ending in `_` are prefixes (a section, or the test suite's own).
-            let known = KNOWN.iter().any(|k| {
-                if k.ends_with('_') {
-                    rest.starts_with(k)
-                } else {
-                    rest == *k
-                }
-            });
-            if !known {
-                eprintln!("warning: environment variable {name} matches no Tessera setting");
-            }
-        }
-    }
+    let defaults = serde_json::to_value(Config::default())?;
+    let mut problems: Vec<String> = std::env::vars()
+        .filter_map(|(name, _)| env_check::unknown_variable(&name, &defaults, KNOWN))
+        .collect();
+    problems.sort();
+    anyhow::ensure!(problems.is_empty(), "{}", problems.join("\n"));
+    Ok(())
 }
 
 #[cfg(test)]

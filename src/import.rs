@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 
 use crate::authn::password::{hash_password, verify_password};
-use crate::domain::import::{parse, validate};
+use crate::domain::import::{parse, validate, Document};
 use crate::store::{ImportReport, SqlStore, UserStore};
 
 #[derive(Debug, thiserror::Error)]
@@ -29,6 +29,18 @@ pub async fn import_text(
     now: i64,
 ) -> Result<ImportReport, ImportError> {
     let doc = parse(text, json).map_err(ImportError::Invalid)?;
+    import_document(store, doc, now).await
+}
+
+/// Imports a parsed document (development mode's demo data is one).
+///
+/// # Errors
+/// As `import_text`.
+pub async fn import_document(
+    store: &SqlStore,
+    doc: Document,
+    now: i64,
+) -> Result<ImportReport, ImportError> {
     validate(&doc).map_err(ImportError::Invalid)?;
     let mut hashes = HashMap::new();
     for (i, user) in doc.users.iter().enumerate() {

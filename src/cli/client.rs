@@ -115,6 +115,13 @@ pub async fn run(config: &Config, cmd: ClientCommand) -> anyhow::Result<()> {
             }
         }
         ClientCommand::List => {
+            // Hosts by id, to show the domain an operator knows them by.
+            let hosts: std::collections::HashMap<String, String> = store
+                .list_hosts()
+                .await?
+                .into_iter()
+                .map(|h| (h.host_id, h.domain))
+                .collect();
             let rows: Vec<Vec<String>> = store
                 .list_clients()
                 .await?
@@ -124,6 +131,11 @@ pub async fn run(config: &Config, cmd: ClientCommand) -> anyhow::Result<()> {
                         c.client_id,
                         c.name,
                         c.client_type.as_str().to_owned(),
+                        c.host_id
+                            .as_ref()
+                            .map(|id| hosts.get(id).unwrap_or(id).clone())
+                            .unwrap_or_default(),
+                        if c.skip_consent { "yes" } else { "" }.to_owned(),
                         c.grant_types.join(","),
                         c.redirect_uris
                             .iter()
@@ -134,7 +146,15 @@ pub async fn run(config: &Config, cmd: ClientCommand) -> anyhow::Result<()> {
                 })
                 .collect();
             print_table(
-                &["CLIENT_ID", "NAME", "TYPE", "GRANTS", "REDIRECT_URIS"],
+                &[
+                    "CLIENT_ID",
+                    "NAME",
+                    "TYPE",
+                    "HOST",
+                    "FIRST_PARTY",
+                    "GRANTS",
+                    "REDIRECT_URIS",
+                ],
                 &rows,
             )?;
         }

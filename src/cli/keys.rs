@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::Subcommand;
 
-use super::{now, print_table};
+use super::{date_time, now, print_table};
 use crate::config::Config;
 use crate::keys::{self, kek, Algorithm, KeyState, Reseal};
 use crate::store::KeyStore;
@@ -76,7 +76,7 @@ pub async fn run(config: &Config, cmd: KeysCommand) -> anyhow::Result<()> {
 }
 
 async fn list(store: &dyn KeyStore) -> anyhow::Result<()> {
-    let fmt_time = |t: Option<i64>| t.map(|v| v.to_string()).unwrap_or_default();
+    let fmt_time = |t: Option<i64>| t.map(date_time).unwrap_or_default();
     let rows: Vec<Vec<String>> = store
         .list_keys()
         .await?
@@ -91,7 +91,7 @@ async fn list(store: &dyn KeyStore) -> anyhow::Result<()> {
                 k.kid,
                 k.alg,
                 k.state,
-                k.created_at.to_string(),
+                date_time(k.created_at),
                 fmt_time(k.activated_at),
                 fmt_time(k.remove_after),
                 sealed_by,

@@ -11,7 +11,9 @@ macro_rules! out {
 }
 
 mod client;
+mod demo;
 mod host;
+mod import_help;
 mod keys;
 mod user;
 
@@ -57,10 +59,12 @@ pub enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
-    /// Load hosts, users, employees, customers, roles, groups, positions, attributes
-    /// and assignments from a YAML or JSON document (JSON when FILE ends in .json), in
-    /// one transaction. Importing the same file again changes nothing; an error names
-    /// the line or entry at fault and leaves the database unchanged.
+    /// Try development mode's demo data.
+    #[command(subcommand)]
+    Demo(demo::DemoCommand),
+    /// Load hosts, users, clients and their assignments from a YAML or JSON document
+    /// (`--help` lists every section and field).
+    #[command(long_about = import_help::IMPORT_HELP)]
     Import {
         /// The document.
         file: PathBuf,
@@ -97,6 +101,7 @@ pub async fn run_with(command: Command, mut config: Config) -> anyhow::Result<()
         Command::Client(cmd) => client::run(&config, cmd).await,
         Command::User(cmd) => user::run(&config, cmd).await,
         Command::Keys(cmd) => keys::run(&config, cmd).await,
+        Command::Demo(cmd) => demo::run(&config, cmd).await,
         Command::Import { file } => {
             let text = std::fs::read_to_string(&file)
                 .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
@@ -132,6 +137,16 @@ pub fn is_broken_pipe(error: &anyhow::Error) -> bool {
     })
 }
 
+/// A unix time as people read it, in UTC (`2026-12-02 14:55:16Z`), for listings.
+fn date_time(unix: i64) -> String {
+    let format =
+        time::macros::format_description!("[year]-[month]-[day] [hour]:[minute]:[second]Z");
+    time::OffsetDateTime::from_unix_timestamp(unix)
+        .ok()
+        .and_then(|t| t.format(&format).ok())
+        .unwrap_or_else(|| unix.to_string())
+}
+
 /// Prints rows as aligned columns.
 fn print_table(header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
     let mut widths: Vec<usize> = header.iter().map(|h| h.len()).collect();
@@ -164,4 +179,39 @@ fn read_stdin_line() -> anyhow::Result<String> {
     let value = line.trim_end_matches(['\r', '\n']).to_owned();
     anyhow::ensure!(!value.is_empty(), "standard input held no password");
     Ok(value)
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory as _;
+
+    use super::Cli;
+
+    /// Every subcommand, at any depth, with its path for messages.
+    fn walk(command: &clap::Command, path: &str, out: &mut Vec<(String, clap::Command)>) {
+        for sub in command.get_subcommands() {
+            let here = format!("{path} {}", sub.get_name());
+            out.push((here.clone(), sub.clone()));
+            walk(sub, &here, out);
+        }
+    }
+
+    #[test]
+    fn every_option_and_argument_has_a_help_line() {
+        let mut commands = vec![("tessera".to_owned(), Cli::command())];
+        walk(&Cli::command(), "tessera", &mut commands);
+        let mut missing = Vec::new();
+        for (path, command) in &commands {
+            if command.get_about().is_none() && path != "tessera help" {
+                missing.push(path.clone());
+            }
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() {
+                    missing.push(format!("{path} --{}", arg.get_id()));
+                }
+            }
+        }
+        assert!(missing.is_empty(), "without help: {missing:?}");
+    }
 }

@@ -16,15 +16,19 @@ use crate::store::{HostStore, NewUser, SqlStore, ThrottleStore, UserStore};
 pub enum UserCommand {
     /// Add a user to a host.
     Add {
+        /// The user's email address: unique, and a login.
         #[arg(long)]
         email: String,
         /// The host (id or domain).
         #[arg(long)]
         host: String,
+        /// A second login besides the email (unique).
         #[arg(long)]
         username: Option<String>,
+        /// The given name (the `given_name` claim).
         #[arg(long)]
         first_name: Option<String>,
+        /// The family name (the `family_name` claim).
         #[arg(long)]
         last_name: Option<String>,
         /// The user type: E (employee) or C (customer); P and B for hosts of that model.
@@ -64,6 +68,16 @@ fn password(from_stdin: bool) -> anyhow::Result<(Secret, bool)> {
         Ok((Secret::new(read_stdin_line()?), false))
     } else {
         Ok((Secret::generate(), true))
+    }
+}
+
+/// A user's state in `user list`: a locked user cannot sign in; an unverified one can,
+/// but their email has not been confirmed (tokens say `email_verified: false`).
+fn state(locked: bool, verified: bool) -> &'static str {
+    match (locked, verified) {
+        (true, _) => "locked",
+        (false, false) => "unverified",
+        (false, true) => "active",
     }
 }
 
@@ -134,11 +148,7 @@ pub async fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
                         u.email,
                         u.username.unwrap_or_default(),
                         u.user_type.unwrap_or_default(),
-                        if u.locked {
-                            "locked".into()
-                        } else {
-                            String::new()
-                        },
+                        state(u.locked, u.verified).to_owned(),
                     ]
                 })
                 .collect();

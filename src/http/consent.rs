@@ -14,7 +14,7 @@ use super::pages::{render, ConsentPage};
 use super::session;
 use super::state::AppState;
 use crate::oauth::{ErrorCode, OAuthError};
-use crate::oidc::userinfo::describe_scope;
+use crate::oidc::userinfo::consent_list;
 
 #[derive(Deserialize)]
 pub struct ConsentQuery {
@@ -36,27 +36,32 @@ pub async fn get_consent(
     let pending = session::load_pending(&session, &q.request_id)
         .await?
         .ok_or_else(|| PageError::BadRequest(expired_request().to_owned()))?;
-    if session::sso(&session).await?.is_none() {
+    let Some(sso) = session::sso(&session).await? else {
         return Err(PageError::BadRequest(expired_request().to_owned()));
-    }
+    };
+    // The page names who is signed in, so that someone at a shared computer sees
+    // that it is not them before allowing anything.
+    let account = state
+        .store
+        .find_user(&sso.user_id)
+        .await?
+        .map(|u| u.email)
+        .unwrap_or_default();
     let client = state
         .clients
         .get(&*state.store, &pending.request.client_id)
         .await?
         .ok_or_else(|| PageError::BadRequest("The client is not known.".to_owned()))?;
     let csrf = session::csrf_token(&session).await?;
-    let scopes = pending
-        .request
-        .scopes()
-        .iter()
-        .map(|s| (s.to_owned(), describe_scope(s)))
-        .collect();
+    let requested = pending.request.scopes();
+    let scopes = consent_list(requested.iter());
     render(
         StatusCode::OK,
         &ConsentPage {
             csrf: &csrf,
             request_id: &pending.id,
             client_name: &client.name,
+            account: &account,
             scopes,
         },
     )

@@ -98,6 +98,7 @@ pub fn router(state: AppState) -> Router {
 
     let api = Router::new()
         .route("/introspect", post(introspect::post_introspect))
+        .route("/", get(pages::get_home))
         .route("/healthz", get(health::get_healthz))
         .route("/readyz", get(health::get_readyz))
         .route("/static/tessera.css", get(pages::get_stylesheet));

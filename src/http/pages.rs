@@ -7,7 +7,10 @@ use askama::Template;
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 
+use axum::extract::State;
+
 use super::error::PageError;
+use super::state::AppState;
 use crate::domain::secret::random_id;
 
 const STYLESHEET: &str = include_str!("../../templates/tessera.css");
@@ -38,8 +41,10 @@ pub struct ConsentPage<'a> {
     pub csrf: &'a str,
     pub request_id: &'a str,
     pub client_name: &'a str,
-    /// (scope, description)
-    pub scopes: Vec<(String, &'static str)>,
+    /// The signed-in account's email, with a way to sign in as someone else.
+    pub account: &'a str,
+    /// (name, description, scope), in the order to show them.
+    pub scopes: Vec<(&'static str, &'static str, String)>,
 }
 
 #[derive(Template)]
@@ -54,6 +59,14 @@ pub struct LogoutPage<'a> {
 pub struct MessagePage<'a> {
     pub title: &'a str,
     pub message: &'a str,
+}
+
+/// The start page at `/`, until an account page takes its place: what this server is
+/// and where a developer or a user goes next.
+#[derive(Template)]
+#[template(path = "home.html")]
+struct HomePage<'a> {
+    discovery_url: &'a str,
 }
 
 #[derive(Template)]
@@ -157,6 +170,19 @@ pub async fn get_stylesheet() -> Response {
         STYLESHEET,
     )
         .into_response()
+}
+
+pub async fn get_home(State(state): State<AppState>) -> Result<Response, PageError> {
+    let discovery_url = format!(
+        "{}/.well-known/openid-configuration",
+        state.config.issuer_base()
+    );
+    render(
+        StatusCode::OK,
+        &HomePage {
+            discovery_url: &discovery_url,
+        },
+    )
 }
 
 pub async fn not_found() -> PageError {

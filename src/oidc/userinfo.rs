@@ -78,6 +78,52 @@ fn address(contact: &Contact) -> Map<String, Value> {
     a
 }
 
+/// The standard scopes in the order the consent page lists them: signing in first,
+/// then what it reveals from least to most personal, and a refresh token last. Other
+/// scopes (an API's own) follow in their own order.
+const CONSENT_ORDER: [&str; 6] = [
+    "openid",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "offline_access",
+];
+
+/// The scopes as the consent page lists them: (human name, description, scope), known
+/// scopes first in `CONSENT_ORDER`, then the others sorted by name.
+#[must_use]
+pub fn consent_list<'a>(
+    scopes: impl IntoIterator<Item = &'a str>,
+) -> Vec<(&'static str, &'static str, String)> {
+    let mut list: Vec<&str> = scopes.into_iter().collect();
+    list.sort_by_key(|s| {
+        let rank = CONSENT_ORDER
+            .iter()
+            .position(|k| k == s)
+            .unwrap_or(CONSENT_ORDER.len());
+        (rank, *s)
+    });
+    list.dedup();
+    list.into_iter()
+        .map(|s| (scope_name(s), describe_scope(s), s.to_owned()))
+        .collect()
+}
+
+/// A scope's name for people.
+#[must_use]
+pub fn scope_name(scope: &str) -> &'static str {
+    match scope {
+        "openid" => "Sign-in",
+        "profile" => "Profile",
+        "email" => "Email address",
+        "address" => "Postal address",
+        "phone" => "Phone number",
+        "offline_access" => "Staying signed in",
+        _ => "Other access",
+    }
+}
+
 /// Descriptions of the scopes, for the consent page.
 #[must_use]
 pub fn describe_scope(scope: &str) -> &'static str {
@@ -89,5 +135,21 @@ pub fn describe_scope(scope: &str) -> &'static str {
         "phone" => "Read your phone number",
         "offline_access" => "Stay signed in when you are away (refresh tokens)",
         _ => "Access granted by this permission",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_consent_list_puts_sign_in_first_and_api_scopes_last() {
+        let list = consent_list(["offline_access", "api:write", "email", "openid", "api:read"]);
+        let order: Vec<&str> = list.iter().map(|(_, _, s)| s.as_str()).collect();
+        assert_eq!(
+            order,
+            ["openid", "email", "offline_access", "api:read", "api:write"]
+        );
+        assert_eq!(list[0].0, "Sign-in");
     }
 }

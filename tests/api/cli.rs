@@ -166,7 +166,20 @@ async fn an_operator_sets_up_a_host_a_client_and_a_user() {
     let client_id = field(&out, "client_id").to_owned();
     let secret = field(&out, "client_secret").to_owned();
     assert!(secret.len() >= 43, "a high-entropy secret");
-    assert!(cli.ok(&["client", "list"]).contains(&client_id));
+    let clients = cli.ok(&["client", "list"]);
+    let row = clients
+        .lines()
+        .find(|l| l.starts_with(&client_id))
+        .unwrap_or_else(|| panic!("{clients}"));
+    let header = clients.lines().next().unwrap_or_default();
+    assert!(
+        header.contains(" HOST ") && header.contains(" FIRST_PARTY "),
+        "{header}"
+    );
+    assert!(
+        row.contains("acme.example") && row.contains(" yes "),
+        "the host and first-party: {row}"
+    );
 
     let store = cli.store().await;
     let client = store.find_client(&client_id).await.unwrap().unwrap();
@@ -209,9 +222,12 @@ async fn an_operator_sets_up_a_host_a_client_and_a_user() {
         !out.contains("password:"),
         "a password given on stdin is not echoed"
     );
-    assert!(cli
-        .ok(&["user", "list", "--host", "acme.example"])
-        .contains("bob@acme.example"));
+    let users = cli.ok(&["user", "list", "--host", "acme.example"]);
+    let row = users
+        .lines()
+        .find(|l| l.contains("bob@acme.example"))
+        .unwrap_or_else(|| panic!("{users}"));
+    assert!(row.ends_with("unverified"), "each user's state: {row}");
     let found = store
         .find_user_by_login("BOB@acme.example")
         .await
@@ -280,11 +296,43 @@ async fn bad_input_is_refused_with_a_clear_message_and_changes_nothing() {
 }
 
 #[tokio::test]
+async fn a_misspelt_variable_is_refused_with_the_closest_setting_named() {
+    let cli = Cli::new().await;
+    let out = cli
+        .command(&["migrate"])
+        .env("TESSERA_TOKENS__ACCES_TOKEN_TTL", "600")
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "an error, as README.md says");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(
+            "error: environment variable TESSERA_TOKENS__ACCES_TOKEN_TTL matches no Tessera \
+             setting; did you mean TESSERA_TOKENS__ACCESS_TOKEN_TTL?"
+        ),
+        "{stderr}"
+    );
+}
+
+#[tokio::test]
 async fn keys_are_listed_generated_and_rotated() {
     let cli = Cli::new().await;
     cli.ok(&["keys", "generate"]);
     let list = cli.ok(&["keys", "list"]);
     assert!(list.contains("active") && list.contains("next"), "{list}");
+    let active = list.lines().find(|l| l.contains("active")).unwrap();
+    assert!(
+        active
+            .split_whitespace()
+            .any(|cell| cell.len() == 9 && cell.ends_with('Z') && cell.as_bytes()[2] == b':'),
+        "a time of day, not epoch seconds: {active}"
+    );
+    assert!(
+        !active
+            .split_whitespace()
+            .any(|cell| cell.len() >= 10 && cell.bytes().all(|b| b.is_ascii_digit())),
+        "no epoch seconds: {active}"
+    );
     assert!(
         !cli.dir.path().join("keys").exists(),
         "generated keys live in the database only"
@@ -345,6 +393,31 @@ async fn a_missing_key_encryption_key_is_a_clear_error_outside_development_mode(
 }
 
 #[tokio::test]
+async fn a_restart_in_development_mode_keeps_the_demo_data_as_it_is() {
+    let dev = spawn_app_with(|c| c.dev = true).await;
+    let store = dev.sql_store().await;
+    let password_hash = |store: tessera::store::SqlStore| async move {
+        store
+            .find_user_by_login(tessera::demo::DEMO_EMPLOYEE)
+            .await
+            .unwrap()
+            .unwrap()
+            .password_hash
+    };
+    let before = password_hash(store.clone()).await;
+    let users = store.list_users(None).await.unwrap().len();
+    let clients = store.list_clients().await.unwrap().len();
+    let _restarted = dev.start_node(|c| c.dev = true).await.unwrap();
+    assert_eq!(store.list_users(None).await.unwrap().len(), users);
+    assert_eq!(store.list_clients().await.unwrap().len(), clients);
+    assert_eq!(
+        password_hash(store.clone()).await,
+        before,
+        "the passwords printed at the first start stay valid"
+    );
+}
+
+#[tokio::test]
 async fn development_mode_creates_demo_data_and_production_never_does() {
     let dev = spawn_app_with(|c| c.dev = true).await;
     let demo = dev
@@ -358,7 +431,14 @@ async fn development_mode_creates_demo_data_and_production_never_does() {
     assert!(dev
         .state
         .store
-        .find_user_by_login(tessera::demo::DEMO_EMAIL)
+        .find_user_by_login(tessera::demo::DEMO_CUSTOMER)
+        .await
+        .unwrap()
+        .is_some());
+    assert!(dev
+        .state
+        .store
+        .find_user_by_login(tessera::demo::DEMO_EMPLOYEE)
         .await
         .unwrap()
         .is_some());
@@ -373,7 +453,7 @@ async fn development_mode_creates_demo_data_and_production_never_does() {
     assert!(production
         .state
         .store
-        .find_user_by_login(tessera::demo::DEMO_EMAIL)
+        .find_user_by_login(tessera::demo::DEMO_CUSTOMER)
         .await
         .unwrap()
         .is_none());

@@ -470,3 +470,29 @@ async fn a_revocation_reaches_the_other_nodes_within_seconds() {
         tokio::time::sleep(std::time::Duration::from_millis(200)).await;
     }
 }
+
+#[tokio::test]
+async fn client_credentials_without_granted_scopes_leave_scope_out() {
+    let app = spawn_app().await;
+    // A client allowed only user scopes: client_credentials grants none of them.
+    app.import(
+        "clients:\n  - client_id: no-api\n    name: No API\n    secret: a-secret-of-enough-length\n    grants: [client_credentials]\n    scopes: openid profile\n",
+    )
+    .await
+    .unwrap();
+    let basic = format!(
+        "Basic {}",
+        STANDARD.encode("no-api:a-secret-of-enough-length")
+    );
+    let response = app
+        .post_form_as(
+            "/token",
+            &[("grant_type", "client_credentials")],
+            Some(&basic),
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let body: Value = response.json().await.unwrap();
+    assert!(body.get("access_token").is_some(), "{body}");
+    assert!(body.get("scope").is_none(), "{body}");
+}

@@ -85,6 +85,10 @@ pub struct TokenResponse {
     pub refresh_token: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub id_token: Option<String>,
+    /// Left out when empty: RFC 6749 §5.1 makes `scope` optional, and an empty string
+    /// is not a scope list a client can parse (a `client_credentials` client allowed
+    /// only user scopes gets none).
+    #[serde(skip_serializing_if = "String::is_empty")]
     pub scope: String,
 }
 
