@@ -51,7 +51,9 @@ pub async fn ensure(store: &dyn Store, config: &Config, now: i64) -> anyhow::Res
             "refresh_token".into(),
             "client_credentials".into(),
         ],
-        allowed_scopes: Scopes::parse("openid profile email address phone offline_access")?,
+        allowed_scopes: Scopes::parse(
+            "openid profile email address phone offline_access tessera:api",
+        )?,
         require_pkce: true,
         host_id: Some(host_id.clone()),
         profile_in_id_token: true,
