@@ -305,3 +305,66 @@ impl IntoResponse for PageError {
         render_error_page(status, &message, reference.as_deref())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::Right;
+
+    async fn answer(e: V1Error) -> (StatusCode, serde_json::Value) {
+        let response = e.into_response();
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 1 << 16)
+            .await
+            .unwrap_or_default();
+        (status, serde_json::from_slice(&body).unwrap_or_default())
+    }
+
+    #[tokio::test]
+    async fn store_errors_of_the_caller_keep_their_status_and_message() {
+        for (e, status, code) in [
+            (
+                StoreError::NotFound("user"),
+                StatusCode::NOT_FOUND,
+                "not_found",
+            ),
+            (
+                StoreError::Conflict("a role with this name"),
+                StatusCode::CONFLICT,
+                "conflict",
+            ),
+            (
+                StoreError::Invalid("end before start".into()),
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "invalid",
+            ),
+        ] {
+            let message = e.to_string();
+            let (got, body) = answer(V1Error::Store(e)).await;
+            assert_eq!((got, body["error"].as_str()), (status, Some(code)));
+            assert_eq!(body["message"].as_str(), Some(message.as_str()));
+        }
+    }
+
+    #[tokio::test]
+    async fn an_internal_store_error_is_shown_without_detail() {
+        let (status, body) =
+            answer(V1Error::Store(StoreError::Corrupt("secret detail".into()))).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        assert!(!body.to_string().contains("secret detail"));
+    }
+
+    #[tokio::test]
+    async fn a_refusal_names_the_missing_right_and_a_hidden_target_is_not_found() {
+        let (status, body) = answer(V1Error::Refused(Refusal::Forbidden {
+            missing: Right::HostAdmin,
+        }))
+        .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+        assert_eq!(body["error"], "forbidden");
+        assert_eq!(body["right"], "host_admin");
+        let (status, body) = answer(V1Error::Refused(Refusal::NotFound)).await;
+        assert_eq!(status, StatusCode::NOT_FOUND);
+        assert_eq!(body["error"], "not_found");
+    }
+}

@@ -390,3 +390,81 @@ async fn the_openapi_document_lists_every_route_the_api_serves() {
         StatusCode::NOT_FOUND
     );
 }
+
+#[tokio::test]
+async fn an_import_that_leaves_system_admin_out_keeps_the_flag() {
+    let app = app_with_two_hosts().await;
+    let root = user_id(&app, "root@acme.example").await;
+    let standing = |app: &TestApp| {
+        let (store, root) = (app.state.store.clone(), root.clone());
+        async move {
+            store
+                .standing(&root, "acme", "2025-01-01")
+                .await
+                .unwrap()
+                .unwrap()
+                .system_admin
+        }
+    };
+    assert!(standing(&app).await);
+    app.import("users:\n  - { email: root@acme.example, user_type: E, hosts: [{ host: acme }] }\n")
+        .await
+        .unwrap();
+    assert!(standing(&app).await, "left out, the flag stays");
+    app.import("users:\n  - { email: root@acme.example, user_type: E, system_admin: false, hosts: [{ host: acme }] }\n")
+        .await
+        .unwrap();
+    assert!(!standing(&app).await);
+}
+
+#[tokio::test]
+async fn a_revoked_token_is_refused() {
+    let app = app_with_two_hosts().await;
+    let (client_id, secret) = app.client_for_host(Some("acme"), false).await;
+    let tokens = app
+        .tokens_with_scope(
+            &client_id,
+            &secret,
+            "manager@acme.example",
+            PASSWORD,
+            "openid tessera:api",
+        )
+        .await;
+    let token = tokens["access_token"].as_str().unwrap().to_owned();
+    let api = app.api(Some(token.clone()));
+    assert_eq!(api.me().await.status(), StatusCode::OK);
+    let basic = format!(
+        "Basic {}",
+        base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            format!("{client_id}:{secret}")
+        )
+    );
+    let revoked = app
+        .post_form_as("/revoke", &[("token", token.as_str())], Some(&basic))
+        .await;
+    assert_eq!(revoked.status(), StatusCode::OK);
+    let body = json(api.me().await, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(body["error"], "invalid_token");
+    assert!(body["message"].as_str().unwrap().contains("revoked"));
+}
+
+#[tokio::test]
+async fn a_deleted_users_token_is_refused() {
+    let app = app_with_two_hosts().await;
+    let api = app.api_as("admin@acme.example", "acme").await;
+    assert_eq!(api.me().await.status(), StatusCode::OK);
+    let id = user_id(&app, "admin@acme.example").await;
+    // No API deletes users yet: delete the row as an operator would.
+    sqlx::any::install_default_drivers();
+    let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.state.config.database_url)
+        .await
+        .unwrap();
+    sqlx::query("DELETE FROM user_t WHERE user_id = $1")
+        .bind(&id)
+        .execute(&mut db)
+        .await
+        .unwrap();
+    let body = json(api.me().await, StatusCode::UNAUTHORIZED).await;
+    assert_eq!(body["error"], "invalid_token");
+}
