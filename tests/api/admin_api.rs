@@ -468,3 +468,18 @@ async fn a_deleted_users_token_is_refused() {
     let body = json(api.me().await, StatusCode::UNAUTHORIZED).await;
     assert_eq!(body["error"], "invalid_token");
 }
+
+#[tokio::test]
+async fn the_consent_page_says_what_the_api_scope_allows() {
+    let app = app_with_two_hosts().await;
+    let (client_id, _) = app.client_for_host(Some("acme"), false).await;
+    let mut params = app.authorize_params();
+    params[0].1 = client_id;
+    params[3].1 = "openid tessera:api".into();
+    let login = app.follow(app.get_authorize(&params).await).await;
+    let consent = app
+        .follow(app.submit_login(login, "user@acme.example", PASSWORD).await)
+        .await;
+    let html = consent.text().await.unwrap();
+    assert!(html.contains("Manage Tessera for you"), "{html}");
+}
