@@ -72,14 +72,14 @@ clients:
     grants: [authorization_code, refresh_token, client_credentials]
     redirect_uris: [http://127.0.0.1:8081/callback, http://localhost:8081/callback]
     post_logout_redirect_uris: [http://127.0.0.1:8081/]
-    scopes: openid profile email address phone offline_access
+    scopes: openid profile email address phone offline_access tessera:api
     host: demo
     profile_in_id_token: true
   - client_id: demo-cli
     name: Tessera demo login
     type: public
     redirect_uris: [http://127.0.0.1:8081/callback]
-    scopes: openid profile email offline_access
+    scopes: openid profile email address phone offline_access tessera:api
     host: demo
     profile_in_id_token: true
 ";

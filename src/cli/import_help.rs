@@ -19,7 +19,8 @@ hosts:      host_id, domain, name, user_types (EC, or EPB), default_role,
 users:      email, user_id, username, first_name, last_name, language, user_type,
             verified, locked, password (clear, hashed with argon2id) or password_hash
             (an argon2 PHC string), phone_number, phone_verified, gender, birthday,
-            address, city, province, post_code, country,
+            address, city, province, post_code, country, system_admin (every host's
+            administrator; kept as stored when left out),
             hosts: [{host (id or domain),
                      employee: {employee_id, title, manager_id, hire_date},
                      customer: {customer_id, referral_id},

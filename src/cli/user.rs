@@ -1,4 +1,4 @@
-//! `tessera user add|list|set-password|unlock`. Passwords are never taken as arguments (they
+//! `tessera user add|list|set-password|set-system-admin|unlock`. Passwords are never taken as arguments (they
 //! would show in `ps` and shell history): they come from standard input, or a random
 //! one is generated and printed.
 
@@ -53,6 +53,15 @@ pub enum UserCommand {
         /// generating one.
         #[arg(long)]
         password_stdin: bool,
+    },
+    /// Make a user a system admin, who administers every host through the API (or,
+    /// with `--off`, no longer one).
+    SetSystemAdmin {
+        /// The user's email, username or id.
+        user: String,
+        /// Take the right away instead of giving it.
+        #[arg(long)]
+        off: bool,
     },
     /// End a sign-in lockout at once: forgets the failed sign-ins counted against the
     /// user's email and username (or against this login, if no user has it) and
@@ -172,6 +181,23 @@ pub async fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
             out!("Password set for {}", found.email)?;
             if generated {
                 out!("password: {}", secret.expose())?;
+            }
+        }
+        UserCommand::SetSystemAdmin { user, off } => {
+            let found = match store.find_user_by_login(&user).await? {
+                Some(c) => c.user,
+                None => store
+                    .find_user(&user)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no user {user:?}"))?,
+            };
+            store.set_system_admin(&found.user_id, !off, now()).await?;
+            // No audit trail exists yet: the operator's action goes to the log.
+            tracing::info!(user_id = %found.user_id, system_admin = !off, "system admin set by the CLI");
+            if off {
+                out!("{} is no longer a system admin", found.email)?;
+            } else {
+                out!("{} is a system admin", found.email)?;
             }
         }
         UserCommand::Unlock { user } => unlock(&store, &user).await?,

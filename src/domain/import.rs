@@ -205,6 +205,9 @@ pub struct UserDoc {
     pub verified: bool,
     #[serde(default)]
     pub locked: bool,
+    /// Makes the user a system admin (`true`) or no longer one (`false`); left out,
+    /// the stored flag stays (see `docs/admin-api.md`).
+    pub system_admin: Option<bool>,
     /// A password in clear, hashed with argon2id on import (kept if unchanged).
     pub password: Option<String>,
     /// Or an argon2 PHC string.

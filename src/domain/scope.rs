@@ -2,6 +2,11 @@
 
 use std::collections::BTreeSet;
 
+/// The scope a token needs for Tessera's own management API (`/api/v1`). A client
+/// must be allowed it, and it is only ever granted to a user (never by
+/// `client_credentials`): the API acts with the rights of the user who signed in.
+pub const API_SCOPE: &str = "tessera:api";
+
 /// A set of scope tokens, kept sorted so that equal sets have equal text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scopes(BTreeSet<String>);

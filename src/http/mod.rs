@@ -1,6 +1,7 @@
 //! The HTTP surface: axum handlers, pages, extractors and the mapping of errors to
 //! responses. Handlers orchestrate; rules live in `oauth`/`oidc`, SQL in `store`.
 
+mod api;
 mod authorize;
 mod client_address;
 mod clients;
@@ -8,6 +9,7 @@ mod consent;
 mod device;
 mod discovery;
 mod error;
+mod extract;
 mod health;
 mod introspect;
 mod login;
@@ -32,7 +34,7 @@ use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
 pub use client_address::{client_address, ClientAddress};
-pub use error::{ApiError, PageError};
+pub use error::{ApiError, PageError, V1Error};
 pub use session::SqlSessionStore;
 pub use state::AppState;
 
@@ -120,6 +122,7 @@ pub fn router(state: AppState) -> Router {
     let mut router = pages
         .merge(browser_api)
         .merge(api)
+        .merge(api::v1::router())
         .layer(TraceLayer::new_for_http().make_span_with(request_id::span))
         .merge(documents)
         .fallback(pages::not_found);

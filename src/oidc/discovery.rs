@@ -13,6 +13,7 @@ pub const SCOPES_SUPPORTED: &[&str] = &[
     "address",
     "phone",
     "offline_access",
+    crate::domain::scope::API_SCOPE,
 ];
 
 /// The metadata document for `issuer` (no trailing slash) signing with `alg`.

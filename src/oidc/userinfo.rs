@@ -134,6 +134,9 @@ pub fn describe_scope(scope: &str) -> &'static str {
         "address" => "Read your postal address",
         "phone" => "Read your phone number",
         "offline_access" => "Stay signed in when you are away (refresh tokens)",
+        crate::domain::scope::API_SCOPE => {
+            "Manage Tessera for you, with the rights you hold (as a manager or administrator)"
+        }
         _ => "Access granted by this permission",
     }
 }

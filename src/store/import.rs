@@ -326,6 +326,7 @@ async fn import_user(
         .await?;
         // Counted with the insert: the row is new either way.
         import_contact(conn, &user_id, &u.contact(), now).await?;
+        import_system_admin(conn, &user_id, u.system_admin, now).await?;
         return Ok(user_id);
     }
     *changed += run(
@@ -360,7 +361,34 @@ async fn import_user(
     )
     .await?;
     *changed += import_contact(conn, &user_id, &u.contact(), now).await?;
+    *changed += import_system_admin(conn, &user_id, u.system_admin, now).await?;
     Ok(user_id)
+}
+
+/// Sets the system-admin flag when the document gives it. A document that leaves it
+/// out keeps the stored flag, as for everything an import leaves out; so re-importing
+/// a host's document never demotes the system's administrators.
+async fn import_system_admin(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    system_admin: Option<bool>,
+    now: i64,
+) -> StoreResult<u64> {
+    let Some(on) = system_admin else {
+        return Ok(0);
+    };
+    run(
+        conn,
+        sqlx::query(
+            "UPDATE user_t SET system_admin = $1, updated_at = $2 \
+             WHERE user_id = $3 AND system_admin <> $4",
+        )
+        .bind(flag(on))
+        .bind(now)
+        .bind(user_id)
+        .bind(flag(on)),
+    )
+    .await
 }
 
 /// Writes a user's contact facts where they differ.

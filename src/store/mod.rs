@@ -13,6 +13,7 @@ mod grants;
 mod hosts;
 mod import;
 mod keys;
+mod members;
 mod profile;
 mod readiness;
 mod sessions;
@@ -39,6 +40,7 @@ pub use grants::{
 pub use hosts::{Host, HostStore, NewHost};
 pub use import::ImportReport;
 pub use keys::{KeyRecord, KeyStore};
+pub use members::{MemberPage, MemberQuery, MemberStore, Standing, UserStatus};
 pub use profile::ProfileStore;
 pub use sessions::SessionRows;
 pub use throttle::{PolicyOverride, ThrottleStore};
@@ -98,6 +100,7 @@ pub trait Store:
     + GrantStore
     + HostStore
     + KeyStore
+    + MemberStore
     + ProfileStore
     + SessionRows
     + ThrottleStore

@@ -27,7 +27,7 @@ pub struct UserCredentials {
 }
 
 #[derive(FromRow)]
-struct UserRow {
+pub(super) struct UserRow {
     user_id: String,
     email: String,
     username: Option<String>,
@@ -50,7 +50,7 @@ struct UserRow {
 }
 
 impl UserRow {
-    fn into_credentials(self) -> UserCredentials {
+    pub(super) fn into_credentials(self) -> UserCredentials {
         UserCredentials {
             password_hash: self.password,
             user: User {
@@ -79,7 +79,7 @@ impl UserRow {
     }
 }
 
-const USER_COLUMNS: &str = "user_id, email, username, password, language, first_name, \
+pub(super) const USER_COLUMNS: &str = "user_id, email, username, password, language, first_name, \
                             last_name, user_type, verified, locked, phone_number, phone_verified, \
                             gender, birthday, country, province, city, address, post_code";
 
@@ -94,6 +94,8 @@ pub trait UserStore: Send + Sync {
     async fn set_password(&self, user_id: &str, password_hash: &str, now: i64) -> StoreResult<()>;
     /// The hosts a user belongs to, ordered by domain.
     async fn user_hosts(&self, user_id: &str) -> StoreResult<Vec<Host>>;
+    /// Makes a user a system admin (every host's administrator), or no longer one.
+    async fn set_system_admin(&self, user_id: &str, on: bool, now: i64) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -203,6 +205,20 @@ impl UserStore for SqlStore {
         .bind(user_id)
         .fetch_all(&self.pool)
         .await?)
+    }
+
+    async fn set_system_admin(&self, user_id: &str, on: bool, now: i64) -> StoreResult<()> {
+        let done =
+            sqlx::query("UPDATE user_t SET system_admin = $1, updated_at = $2 WHERE user_id = $3")
+                .bind(flag(on))
+                .bind(now)
+                .bind(user_id)
+                .execute(&self.writer)
+                .await?;
+        if done.rows_affected() == 0 {
+            return Err(StoreError::NotFound("user"));
+        }
+        Ok(())
     }
 }
 

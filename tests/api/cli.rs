@@ -428,6 +428,10 @@ async fn development_mode_creates_demo_data_and_production_never_does() {
         .unwrap()
         .expect("demo client");
     assert!(demo.secret_hash.is_some());
+    assert!(
+        demo.allowed_scopes.contains("tessera:api"),
+        "the demo client can call the management API"
+    );
     assert!(dev
         .state
         .store
@@ -504,4 +508,42 @@ async fn import_loads_yaml_and_json_idempotently_and_reports_errors_by_line() {
         "{message}"
     );
     assert!(store.find_host("b").await.unwrap().is_none());
+}
+
+#[tokio::test]
+async fn set_system_admin_gives_and_takes_the_right() {
+    let cli = Cli::new().await;
+    cli.ok(&["migrate"]);
+    cli.ok(&["host", "add", "--domain", "acme.example", "--name", "Acme"]);
+    cli.ok(&[
+        "user",
+        "add",
+        "--email",
+        "root@acme.example",
+        "--host",
+        "acme.example",
+    ]);
+    let store = cli.store().await;
+    let host = store.find_host("acme.example").await.unwrap().unwrap();
+    let user = store
+        .find_user_by_login("root@acme.example")
+        .await
+        .unwrap()
+        .unwrap()
+        .user;
+    let standing = || async {
+        tessera::store::MemberStore::standing(&store, &user.user_id, &host.host_id, "2025-01-01")
+            .await
+            .unwrap()
+            .unwrap()
+            .system_admin
+    };
+    assert!(!standing().await);
+    let out = cli.ok(&["user", "set-system-admin", "root@acme.example"]);
+    assert!(out.contains("is a system admin"), "{out}");
+    assert!(standing().await);
+    cli.ok(&["user", "set-system-admin", &user.user_id, "--off"]);
+    assert!(!standing().await);
+    let failed = cli.fails(&["user", "set-system-admin", "nobody@acme.example"]);
+    assert!(String::from_utf8_lossy(&failed.stderr).contains("no user"));
 }

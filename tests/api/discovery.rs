@@ -44,6 +44,8 @@ async fn discovery_metadata_is_complete_and_truthful() {
     // OIDC Core §5.4's scopes and their claims.
     let scopes = m["scopes_supported"].as_array().unwrap();
     let claims = m["claims_supported"].as_array().unwrap();
+    // The management API's scope, which a client must be allowed.
+    assert!(scopes.contains(&"tessera:api".into()));
     for (scope, claim) in [("address", "address"), ("phone", "phone_number")] {
         assert!(scopes.contains(&scope.into()), "{scope}");
         assert!(claims.contains(&claim.into()), "{claim}");

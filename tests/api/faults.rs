@@ -271,7 +271,10 @@ async fn a_postgresql_restart_under_load_costs_no_lasting_failures() {
     assert!(restart.success(), "pg_ctl restart failed");
     let statuses = load.await.unwrap();
     let failed = statuses.iter().filter(|s| **s != 200).count();
-    eprintln!("{} requests during the restart, {failed} failed", statuses.len());
+    eprintln!(
+        "{} requests during the restart, {failed} failed",
+        statuses.len()
+    );
     // Some requests in the restart's moment may fail; those after it must not.
     let tail = &statuses[statuses.len().saturating_sub(20)..];
     assert!(

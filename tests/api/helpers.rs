@@ -205,7 +205,7 @@ pub fn client(client_id: &str, client_type: ClientType, secret: Option<&Secret>)
         post_logout_redirect_uris: vec![RedirectUri::parse(LOGOUT_URI).expect("uri")],
         grant_types: grants.iter().map(|g| (*g).to_owned()).collect(),
         allowed_scopes: Scopes::parse(
-            "openid profile email address phone offline_access api:read api:write",
+            "openid profile email address phone offline_access api:read api:write tessera:api",
         )
         .expect("scopes"),
         require_pkce: true,
@@ -515,12 +515,26 @@ impl TestApp {
         login: &str,
         password: &str,
     ) -> serde_json::Value {
+        self.tokens_with_scope(client_id, secret, login, password, "openid profile email")
+            .await
+    }
+
+    /// `tokens_as` asking for `scope`.
+    pub async fn tokens_with_scope(
+        &self,
+        client_id: &str,
+        secret: &str,
+        login: &str,
+        password: &str,
+        scope: &str,
+    ) -> serde_json::Value {
         let browser = TestApp {
             browser: new_browser(),
             ..self.shallow()
         };
         let mut params = browser.authorize_params();
         params[0].1 = client_id.to_owned();
+        params[3].1 = scope.to_owned();
         let response = browser
             .sign_in_as(browser.get_authorize(&params).await, login, password)
             .await;
@@ -651,4 +665,67 @@ pub async fn assert_oauth_error(
     let body: serde_json::Value = response.json().await.expect("json error");
     assert_eq!(body["error"], code, "{body}");
     body
+}
+
+/// The management API (`/api/v1`) as one caller sees it.
+pub struct Api<'a> {
+    app: &'a TestApp,
+    token: Option<String>,
+}
+
+impl TestApp {
+    /// An access token of `login` (password [`PASSWORD`]) acting in `host_id`, through
+    /// the real code flow, by a client bound to that host and allowed `tessera:api`.
+    pub async fn api_token(&self, login: &str, host_id: &str, scope: &str) -> String {
+        let (client_id, secret) = self.client_for_host(Some(host_id), false).await;
+        let tokens = self
+            .tokens_with_scope(&client_id, &secret, login, PASSWORD, scope)
+            .await;
+        tokens["access_token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no access token: {tokens}"))
+            .to_owned()
+    }
+
+    /// The API called with `login`'s `tessera:api` token in `host_id`.
+    pub async fn api_as(&self, login: &str, host_id: &str) -> Api<'_> {
+        let token = self.api_token(login, host_id, "openid tessera:api").await;
+        self.api(Some(token))
+    }
+
+    /// The API called with `token` (or none).
+    pub fn api(&self, token: Option<String>) -> Api<'_> {
+        Api { app: self, token }
+    }
+}
+
+impl Api<'_> {
+    pub async fn get(&self, path: &str) -> Response {
+        let mut request = self.app.browser.get(self.app.url(path));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("GET /api/v1")
+    }
+
+    pub async fn me(&self) -> Response {
+        self.get("/api/v1/me").await
+    }
+
+    pub async fn users_current(&self) -> Response {
+        self.get("/api/v1/users/current").await
+    }
+
+    /// `GET /api/v1/users` with a query string (without its `?`).
+    pub async fn list_users(&self, query: &str) -> Response {
+        self.get(&format!("/api/v1/users?{query}")).await
+    }
+
+    pub async fn get_user(&self, id: &str) -> Response {
+        self.get(&format!("/api/v1/users/{id}")).await
+    }
+
+    pub async fn openapi(&self) -> Response {
+        self.get("/api/v1/openapi.json").await
+    }
 }

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod admin_api;
 mod at_rest;
 mod authorize;
 mod cli;

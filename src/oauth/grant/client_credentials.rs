@@ -6,7 +6,8 @@ use crate::domain::{Client, Scopes, SecurityProfile};
 use crate::oauth::tokens::AccessGrant;
 use crate::oauth::{ErrorCode, GrantError, OAuthError};
 
-/// Scopes about a user make no sense without one.
+/// Scopes about a user make no sense without one; the management API acts with a
+/// user's rights, so it needs one too.
 const USER_SCOPES: &[&str] = &[
     "openid",
     "offline_access",
@@ -14,6 +15,7 @@ const USER_SCOPES: &[&str] = &[
     "email",
     "address",
     "phone",
+    crate::domain::scope::API_SCOPE,
 ];
 
 pub(super) fn issue(

@@ -1,0 +1,3 @@
+//! Tessera's own HTTP APIs, by version.
+
+pub(super) mod v1;

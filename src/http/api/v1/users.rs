@@ -1,0 +1,246 @@
+//! The users of the host a request acts in: `GET /api/v1/users` (search, filters,
+//! cursor paging) and `GET /api/v1/users/{id}`. Both need the manager right (seed
+//! 001: "List users (Manager+)"). A user of another host is a 404, never a 403.
+
+use axum::extract::{Path, RawQuery, State};
+use axum::Json;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::domain::{authorize, Action, Principal, User};
+use crate::http::error::V1Error;
+use crate::http::state::AppState;
+use crate::store::{MemberQuery, UserStatus};
+
+/// A page's size when the caller names none, and the most a caller may ask for.
+const DEFAULT_LIMIT: u32 = 50;
+const MAX_LIMIT: u32 = 200;
+
+/// A user as the API shows them.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct UserResponse {
+    id: String,
+    email: String,
+    username: Option<String>,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    /// `E` employee, `C` customer (`P`, `B` in hosts of that model).
+    user_type: Option<String>,
+    verified: bool,
+    status: Status,
+}
+
+/// Whether a user may sign in.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub(super) enum Status {
+    Active,
+    Locked,
+}
+
+impl From<User> for UserResponse {
+    fn from(u: User) -> Self {
+        Self {
+            id: u.user_id,
+            email: u.email,
+            username: u.username,
+            first_name: u.first_name,
+            last_name: u.last_name,
+            user_type: u.user_type,
+            verified: u.verified,
+            status: if u.locked {
+                Status::Locked
+            } else {
+                Status::Active
+            },
+        }
+    }
+}
+
+/// The query of `GET /api/v1/users`.
+#[derive(Debug, Default, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub(super) struct ListUsersRequest {
+    /// Text found, case-insensitively, in the email, first or last name.
+    q: Option<String>,
+    /// Only users of this type (`E`, `C`, …).
+    #[serde(rename = "type")]
+    #[param(rename = "type")]
+    user_type: Option<String>,
+    /// Only active or only locked users.
+    status: Option<Status>,
+    /// Users per page, 1 to 200 (default 50).
+    limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    cursor: Option<String>,
+}
+
+/// A page of users, ordered by email.
+#[derive(Debug, Serialize, ToSchema)]
+pub(super) struct ListUsersResponse {
+    users: Vec<UserResponse>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
+}
+
+pub(super) fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(get_users))
+        .routes(routes!(get_user))
+}
+
+fn bad(field: &str, message: impl Into<String>) -> V1Error {
+    V1Error::BadParameter {
+        field: field.to_owned(),
+        message: message.into(),
+    }
+}
+
+/// Parses the query, naming the parameter at fault (`serde_path_to_error`); an unknown
+/// parameter is refused rather than ignored, so a misspelt filter cannot widen a list.
+fn parse_list_query(raw: Option<&str>) -> Result<MemberQuery, V1Error> {
+    let pairs = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes());
+    let request: ListUsersRequest = serde_path_to_error::deserialize(
+        serde_urlencoded::Deserializer::new(pairs),
+    )
+    .map_err(|e| {
+        let field = e.path().to_string();
+        let message = e.into_inner().to_string();
+        // A failure of the query as a whole has no parameter to name.
+        let field = if field == "." {
+            "query".to_owned()
+        } else {
+            field
+        };
+        bad(&field, message)
+    })?;
+    let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(bad("limit", format!("limit must be 1 to {MAX_LIMIT}")));
+    }
+    let after = match request.cursor {
+        None => None,
+        Some(c) => Some(decode_cursor(&c).ok_or_else(|| bad("cursor", "invalid cursor"))?),
+    };
+    Ok(MemberQuery {
+        text: request.q,
+        user_type: request.user_type,
+        status: request.status.map(|s| match s {
+            Status::Active => UserStatus::Active,
+            Status::Locked => UserStatus::Locked,
+        }),
+        after,
+        limit,
+    })
+}
+
+/// A cursor is opaque to callers: the last email of a page, base64url-encoded, so
+/// that they do not build or edit one (the encoding may change).
+fn encode_cursor(after: &str) -> String {
+    URL_SAFE_NO_PAD.encode(after)
+}
+
+fn decode_cursor(cursor: &str) -> Option<String> {
+    String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()
+}
+
+/// The host's users, a page at a time. Paging is by key (the email), not by offset:
+/// a user added between two pages neither repeats nor hides a row of the next.
+#[utoipa::path(
+    get,
+    path = "/users",
+    tag = "users",
+    params(ListUsersRequest),
+    responses(
+        (status = 200, body = ListUsersResponse),
+        (status = 400, description = "A parameter is malformed; `field` names it"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "The caller is not a manager (`right` names the missing right)"),
+    )
+)]
+async fn get_users(
+    State(state): State<AppState>,
+    principal: Principal,
+    RawQuery(raw): RawQuery,
+) -> Result<Json<ListUsersResponse>, V1Error> {
+    authorize(&principal, Action::ReadUsers, &principal.host_id)?;
+    let query = parse_list_query(raw.as_deref())?;
+    let page = state.store.list_members(&principal.host_id, &query).await?;
+    Ok(Json(ListUsersResponse {
+        users: page.users.into_iter().map(UserResponse::from).collect(),
+        next_cursor: page.next.as_deref().map(encode_cursor),
+    }))
+}
+
+/// One user of the host.
+#[utoipa::path(
+    get,
+    path = "/users/{id}",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id")),
+    responses(
+        (status = 200, body = UserResponse),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "The caller is not a manager"),
+        (status = 404, description = "No such user in the host"),
+    )
+)]
+async fn get_user(
+    State(state): State<AppState>,
+    principal: Principal,
+    Path(id): Path<String>,
+) -> Result<Json<UserResponse>, V1Error> {
+    authorize(&principal, Action::ReadUsers, &principal.host_id)?;
+    let user = state
+        .store
+        .find_member(&principal.host_id, &id)
+        .await?
+        .ok_or(crate::domain::Refusal::NotFound)?;
+    Ok(Json(UserResponse::from(user)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field_of(raw: &str) -> String {
+        match parse_list_query(Some(raw)) {
+            Err(V1Error::BadParameter { field, .. }) => field,
+            other => panic!("{raw}: {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_list_query_is_parsed_with_its_defaults() {
+        let q = parse_list_query(None).unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!((q.limit, q.after, q.text), (50, None, None));
+        let q = parse_list_query(Some("q=ann&type=E&status=locked&limit=200"))
+            .unwrap_or_else(|e| panic!("{e:?}"));
+        assert_eq!(q.text.as_deref(), Some("ann"));
+        assert_eq!(q.user_type.as_deref(), Some("E"));
+        assert_eq!(q.status, Some(UserStatus::Locked));
+        assert_eq!(q.limit, 200);
+    }
+
+    #[test]
+    fn a_bad_parameter_is_named() {
+        assert_eq!(field_of("limit=0"), "limit");
+        assert_eq!(field_of("limit=201"), "limit");
+        assert_eq!(field_of("limit=ten"), "limit");
+        assert_eq!(field_of("status=asleep"), "status");
+        assert_eq!(field_of("cursor=%25%25"), "cursor");
+        assert_eq!(field_of("color=red"), "color");
+    }
+
+    #[test]
+    fn a_cursor_round_trips() {
+        let c = encode_cursor("ann@example.com");
+        assert_eq!(decode_cursor(&c).as_deref(), Some("ann@example.com"));
+    }
+}
