@@ -218,23 +218,18 @@ impl SqlStore {
             // active", and every later `BEGIN` on that connection would fail with
             // "attempted to call begin_with at non-zero transaction depth". SQLite's one
             // writer connection would then refuse every write until a restart. Such a
-            // connection is closed instead of going back to the pool, so one failed
-            // commit costs one request.
-            .after_release(move |conn, _| {
-                Box::pin(async move {
-                    if backend == Backend::Sqlite {
-                        // The ROLLBACK of a dropped transaction is queued to SQLite's
-                        // worker thread; a ping after it waits for it to run.
-                        conn.ping().await?;
-                    }
-                    Ok(!conn.is_in_transaction())
-                })
-            })
+            // connection is closed instead of being handed out again, so one failed
+            // commit costs one request. The check is made when a connection is taken:
+            // by then the pool's own ping on release has waited for the ROLLBACK of a
+            // dropped transaction (queued to SQLite's worker thread), and it costs no
+            // round trip of its own.
+            //
             // A connection to an SQLite file that was since replaced (restored from a
             // backup) would go on reading and writing the old, unlinked file.
-            .before_acquire(move |_, meta| {
-                let fresh = file.as_ref().is_none_or(|f| !f.is_stale(meta.age));
-                Box::pin(async move { Ok(fresh) })
+            .before_acquire(move |conn, meta| {
+                let usable = !conn.is_in_transaction()
+                    && file.as_ref().is_none_or(|f| !f.is_stale(meta.age));
+                Box::pin(async move { Ok(usable) })
             })
     }
 
