@@ -592,8 +592,27 @@ Profiled with `perf record` on the tessera process under each load.
   before the cases, on an idle machine. When the machine slows down during the run (it
   is shared), the ratio falls with it; the row against the bare RS256 handler, measured
   between the cases under the same load, shows Tessera's own overhead.
-- **Refresh.** Every refresh writes in one transaction (rotate the old token, insert
-  the new one), and SQLite has one writer; the peer keeps its tokens in process memory.
+- **Refresh.** A refresh reads its token first (nothing is consumed by a request that
+  fails), then one transaction rotates it with a conditional `UPDATE` and inserts the
+  new one, and SQLite has one writer; the peer keeps its tokens in process memory.
+- **What the hardening (issue #11) cost, against the run before it (commit
+  `2401476`, same machine kind, same dataset).** Full sign-ins held (SQLite 72 → 73,
+  PostgreSQL 68 → 71 per second) although each now reads the throttle's counters and,
+  for a browser without a device cookie (every sign-in here), writes a known device.
+  Refresh rose (SQLite 511 → 573, PostgreSQL 622 → 822 per second): the token is read
+  on a reader connection and the writer holds its transaction for the writes alone.
+  The sign-ins' ratio to the argon2 rate fell (73% → 62% of the reused-buffer rate, which read
+  99 then 116 verifications/s around the case): the fixed work of a sign-in grew by
+  the throttle's read and the device write. (The one-process peer read 79 then 100
+  sign-ins/s in the two runs: the machine's rate moves that much.)
+  Introspection moved within the noise (18.8k → 18.5k). Userinfo lost 7–10% (SQLite
+  12.2k → 11.4k): it reads the user, whose row now carries the contact columns of the
+  `phone` and `address` scopes, and every request now gets a request id and a metrics
+  observation. A first version of the failed-transaction fix pinged SQLite's worker
+  thread once more per query on release; its full run measured userinfo at 9.5k and the
+  p99 under sign-ins at 3.5–6.4× idle, and checking the connection when it is taken
+  instead (no round trip) brought them back: 11.4k, and 1.3× (client_credentials) and
+  2.2× (discovery) idle in this run, where the run before read 1.8× and 1.6×.
 - **Sign-ins failing on PostgreSQL** (\"this sign-in request has expired\", a handful per
   run in an earlier run): sqlx 0.8.6 returns a connection still inside a transaction to
   the pool when a `begin` is cancelled (a client going away). Transactions now begin in a
