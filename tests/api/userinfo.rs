@@ -113,16 +113,7 @@ async fn the_address_and_phone_scopes_release_the_users_contact_facts() {
     let response = app.sign_in_through(app.get_authorize(&params).await).await;
     let code = crate::helpers::query_of(&crate::helpers::location(&response))["code"].clone();
     let tokens = app.exchange(&code).await;
-    let claims: Value = app
-        .browser
-        .get(app.url("/userinfo"))
-        .bearer_auth(tokens["access_token"].as_str().unwrap())
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let claims = userinfo_of(&app, &tokens).await;
     assert_eq!(claims["phone_number"], "+1 555 0100");
     assert_eq!(claims["phone_number_verified"], true);
     assert_eq!(claims["gender"], "female");
@@ -137,15 +128,19 @@ async fn the_address_and_phone_scopes_release_the_users_contact_facts() {
     );
     // Without the scopes, none of it.
     let plain = app.tokens().await;
-    let claims: Value = app
-        .browser
+    let claims = userinfo_of(&app, &plain).await;
+    assert!(claims.get("phone_number").is_none() && claims.get("address").is_none());
+}
+
+/// The userinfo answer for the access token of a token response.
+async fn userinfo_of(app: &crate::helpers::TestApp, tokens: &Value) -> Value {
+    app.browser
         .get(app.url("/userinfo"))
-        .bearer_auth(plain["access_token"].as_str().unwrap())
+        .bearer_auth(tokens["access_token"].as_str().unwrap())
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
-    assert!(claims.get("phone_number").is_none() && claims.get("address").is_none());
+        .unwrap()
 }
