@@ -248,34 +248,6 @@ impl UserDoc {
             country: self.country.clone(),
         }
     }
-
-    fn check_contact(&self) -> Result<(), String> {
-        if let Some(day) = &self.birthday {
-            super::date::parse_iso_date(day).map_err(|e| format!("birthday: {e}"))?;
-        }
-        if let Some(phone) = &self.phone_number {
-            let ok = phone.len() <= 32
-                && phone
-                    .chars()
-                    .all(|c| c.is_ascii_digit() || " +-().x".contains(c));
-            if !ok {
-                return Err(format!("phone_number: {phone:?} is not a phone number"));
-            }
-        }
-        for (name, value, max) in [
-            ("gender", &self.gender, 16),
-            ("address", &self.address, 256),
-            ("city", &self.city, 64),
-            ("province", &self.province, 64),
-            ("post_code", &self.post_code, 16),
-            ("country", &self.country, 64),
-        ] {
-            if value.as_ref().is_some_and(|v| v.len() > max) {
-                return Err(format!("{name}: longer than {max} characters"));
-            }
-        }
-        Ok(())
-    }
 }
 
 #[derive(Debug, Deserialize)]
@@ -508,7 +480,7 @@ pub fn validate(doc: &Document) -> Result<(), String> {
         if u.password.is_some() && u.password_hash.is_some() {
             return Err(format!("{at}: give password or password_hash, not both"));
         }
-        u.check_contact().map_err(|e| format!("{at}: {e}"))?;
+        u.contact().check().map_err(|e| format!("{at}: {e}"))?;
         for (j, m) in u.hosts.iter().enumerate() {
             let at = format!("{at}.hosts[{j}] ({})", m.host);
             if let Some(h) = doc

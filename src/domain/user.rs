@@ -45,6 +45,39 @@ impl Contact {
         }
     }
 
+    /// Checks the facts a document or a form gives: a real `YYYY-MM-DD` birthday, a
+    /// phone number of digits and punctuation, and bounded lengths.
+    ///
+    /// # Errors
+    /// The first fact at fault, named.
+    pub fn check(&self) -> Result<(), String> {
+        if let Some(day) = &self.birthday {
+            super::date::parse_iso_date(day).map_err(|e| format!("birthday: {e}"))?;
+        }
+        if let Some(phone) = &self.phone_number {
+            let ok = phone.len() <= 32
+                && phone
+                    .chars()
+                    .all(|c| c.is_ascii_digit() || " +-().x".contains(c));
+            if !ok {
+                return Err(format!("phone_number: {phone:?} is not a phone number"));
+            }
+        }
+        for (name, value, max) in [
+            ("gender", &self.gender, 16),
+            ("address", &self.address, 256),
+            ("city", &self.city, 64),
+            ("province", &self.province, 64),
+            ("post_code", &self.post_code, 16),
+            ("country", &self.country, 64),
+        ] {
+            if value.as_ref().is_some_and(|v| v.len() > max) {
+                return Err(format!("{name}: longer than {max} characters"));
+            }
+        }
+        Ok(())
+    }
+
     /// Whether any part of a postal address is known.
     #[must_use]
     pub fn has_address(&self) -> bool {

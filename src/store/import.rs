@@ -9,11 +9,11 @@ use std::collections::{BTreeSet, HashMap};
 use sqlx::AnyConnection;
 
 use super::profile::{position_id, recompute_positions, upsert_own_position};
-use super::users::check_user_type;
+use super::users::{check_user_type, write_contact};
 use super::{flag, join_lines, SqlStore, StoreError, StoreResult};
 use crate::domain::import::{ClientDoc, Document, HostDoc, MembershipDoc, UserDoc};
 use crate::domain::secret::random_id;
-use crate::domain::{Contact, RedirectUri};
+use crate::domain::RedirectUri;
 
 /// How many rows the import inserted or changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -325,7 +325,7 @@ async fn import_user(
         )
         .await?;
         // Counted with the insert: the row is new either way.
-        import_contact(conn, &user_id, &u.contact(), now).await?;
+        write_contact(conn, &user_id, &u.contact(), now).await?;
         import_system_admin(conn, &user_id, u.system_admin, now).await?;
         return Ok(user_id);
     }
@@ -360,7 +360,7 @@ async fn import_user(
         .bind(password_hash),
     )
     .await?;
-    *changed += import_contact(conn, &user_id, &u.contact(), now).await?;
+    *changed += write_contact(conn, &user_id, &u.contact(), now).await?;
     *changed += import_system_admin(conn, &user_id, u.system_admin, now).await?;
     Ok(user_id)
 }
@@ -389,42 +389,6 @@ async fn import_system_admin(
         .bind(flag(on)),
     )
     .await
-}
-
-/// Writes a user's contact facts where they differ.
-async fn import_contact(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    c: &Contact,
-    now: i64,
-) -> StoreResult<u64> {
-    let fields = [
-        c.phone_number.as_deref(),
-        c.gender.as_deref(),
-        c.birthday.as_deref(),
-        c.country.as_deref(),
-        c.province.as_deref(),
-        c.city.as_deref(),
-        c.address.as_deref(),
-        c.post_code.as_deref(),
-    ];
-    let mut query = sqlx::query(
-        "UPDATE user_t SET phone_number = $1, gender = $2, birthday = $3, country = $4, \
-         province = $5, city = $6, address = $7, post_code = $8, phone_verified = $9, \
-         updated_at = $10 WHERE user_id = $11 AND (phone_number IS DISTINCT FROM $12 \
-         OR gender IS DISTINCT FROM $13 OR birthday IS DISTINCT FROM $14 \
-         OR country IS DISTINCT FROM $15 OR province IS DISTINCT FROM $16 \
-         OR city IS DISTINCT FROM $17 OR address IS DISTINCT FROM $18 \
-         OR post_code IS DISTINCT FROM $19 OR phone_verified IS DISTINCT FROM $20)",
-    );
-    for field in fields {
-        query = query.bind(field);
-    }
-    query = query.bind(flag(c.phone_verified)).bind(now).bind(user_id);
-    for field in fields {
-        query = query.bind(field);
-    }
-    run(conn, query.bind(flag(c.phone_verified))).await
 }
 
 async fn import_client(conn: &mut AnyConnection, c: &ClientDoc, now: i64) -> StoreResult<u64> {

@@ -1,7 +1,7 @@
 //! Users and their hosts: `user_t`, `user_host_t`.
 
 use async_trait::async_trait;
-use sqlx::FromRow;
+use sqlx::{AnyConnection, FromRow};
 
 use super::{flag, on_unique, Host, SqlStore, StoreError, StoreResult};
 use crate::domain::{Contact, User, UserTypeModel};
@@ -241,4 +241,44 @@ pub(crate) async fn check_user_type(
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
     }
     Ok(())
+}
+
+/// Writes a user's contact facts where they differ; answers the rows changed (0 or 1).
+pub(super) async fn write_contact(
+    conn: &mut AnyConnection,
+    user_id: &str,
+    c: &Contact,
+    now: i64,
+) -> StoreResult<u64> {
+    let fields = [
+        c.phone_number.as_deref(),
+        c.gender.as_deref(),
+        c.birthday.as_deref(),
+        c.country.as_deref(),
+        c.province.as_deref(),
+        c.city.as_deref(),
+        c.address.as_deref(),
+        c.post_code.as_deref(),
+    ];
+    let mut query = sqlx::query(
+        "UPDATE user_t SET phone_number = $1, gender = $2, birthday = $3, country = $4, \
+         province = $5, city = $6, address = $7, post_code = $8, phone_verified = $9, \
+         updated_at = $10 WHERE user_id = $11 AND (phone_number IS DISTINCT FROM $12 \
+         OR gender IS DISTINCT FROM $13 OR birthday IS DISTINCT FROM $14 \
+         OR country IS DISTINCT FROM $15 OR province IS DISTINCT FROM $16 \
+         OR city IS DISTINCT FROM $17 OR address IS DISTINCT FROM $18 \
+         OR post_code IS DISTINCT FROM $19 OR phone_verified IS DISTINCT FROM $20)",
+    );
+    for field in fields {
+        query = query.bind(field);
+    }
+    query = query.bind(flag(c.phone_verified)).bind(now).bind(user_id);
+    for field in fields {
+        query = query.bind(field);
+    }
+    Ok(query
+        .bind(flag(c.phone_verified))
+        .execute(&mut *conn)
+        .await?
+        .rows_affected())
 }
