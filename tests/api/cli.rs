@@ -2,47 +2,20 @@
 //! database of the backend under test.
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use tessera::config::Config;
 use tessera::store::{ClientStore, HostStore, UserStore};
 
-use crate::helpers::{fresh_database, spawn_app, spawn_app_with};
+use crate::helpers::{spawn_app, spawn_app_with, Workspace};
 
-struct Cli {
-    dir: tempfile::TempDir,
-    database_url: String,
-    _database: Option<crate::helpers::PgDatabase>,
-}
+/// The CLI tests run the binary in a [`Workspace`].
+type Cli = Workspace;
 
-impl Cli {
-    async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let (database_url, database) = fresh_database(dir.path()).await;
-        Self {
-            dir,
-            database_url,
-            _database: database,
-        }
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_tessera"));
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env("TESSERA_DATABASE_URL", &self.database_url)
-            .env("TESSERA_KEYS_DIR", self.dir.path().join("keys"))
-            .env(
-                "TESSERA_KEY_ENCRYPTION_KEY_FILE",
-                crate::helpers::new_kek(self.dir.path()),
-            )
-            .env_remove("TESSERA_TEST_DATABASE_URL");
-        cmd
-    }
-
+impl Workspace {
     /// Runs a command that must succeed; returns its standard output.
     fn ok(&self, args: &[&str]) -> String {
-        let out = self.command(args).output().unwrap();
+        let out = self.tessera(args).output().unwrap();
         assert!(
             out.status.success(),
             "tessera {args:?} failed: {}",
@@ -52,14 +25,14 @@ impl Cli {
     }
 
     fn fails(&self, args: &[&str]) -> Output {
-        let out = self.command(args).output().unwrap();
+        let out = self.tessera(args).output().unwrap();
         assert!(!out.status.success(), "tessera {args:?} should have failed");
         out
     }
 
     fn with_stdin(&self, args: &[&str], input: &str) -> String {
         let mut child = self
-            .command(args)
+            .tessera(args)
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -299,7 +272,7 @@ async fn bad_input_is_refused_with_a_clear_message_and_changes_nothing() {
 async fn a_misspelt_variable_is_refused_with_the_closest_setting_named() {
     let cli = Cli::new().await;
     let out = cli
-        .command(&["migrate"])
+        .tessera(&["migrate"])
         .env("TESSERA_TOKENS__ACCES_TOKEN_TTL", "600")
         .output()
         .unwrap();
@@ -354,7 +327,7 @@ async fn keys_rewrap_moves_every_key_to_the_new_key_encryption_key() {
         .current_id()
         .to_owned();
     let rewrap = |args: &[&str]| {
-        cli.command(args)
+        cli.tessera(args)
             .env("TESSERA_KEY_ENCRYPTION_KEY_FILE", &new)
             .env(
                 "TESSERA_PREVIOUS_KEY_ENCRYPTION_KEY_FILES",
@@ -380,7 +353,7 @@ async fn keys_rewrap_moves_every_key_to_the_new_key_encryption_key() {
 async fn a_missing_key_encryption_key_is_a_clear_error_outside_development_mode() {
     let cli = Cli::new().await;
     let out = cli
-        .command(&["keys", "generate"])
+        .tessera(&["keys", "generate"])
         .env("TESSERA_KEY_ENCRYPTION_KEY_FILE", "")
         .output()
         .unwrap();

@@ -729,3 +729,43 @@ impl Api<'_> {
         self.get("/api/v1/openapi.json").await
     }
 }
+
+/// A scratch directory and a fresh database for running the built `tessera` binary, as
+/// an operator would: the CLI tests and the operations tests share it.
+pub struct Workspace {
+    pub dir: tempfile::TempDir,
+    pub database_url: String,
+    _database: Option<PgDatabase>,
+}
+
+impl Workspace {
+    pub async fn new() -> Self {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let (database_url, database) = fresh_database(dir.path()).await;
+        Self {
+            dir,
+            database_url,
+            _database: database,
+        }
+    }
+
+    /// `program args…` in the workspace, with the database, keys folder and
+    /// key-encryption key set through the environment, and no standard input.
+    pub fn command(&self, program: &str, args: &[&str]) -> std::process::Command {
+        let mut cmd = std::process::Command::new(program);
+        cmd.args(args)
+            .current_dir(self.dir.path())
+            .env("TESSERA_DATABASE_URL", &self.database_url)
+            .env("TESSERA_KEYS_DIR", self.dir.path().join("keys"))
+            .env("TESSERA_KEY_ENCRYPTION_KEY_FILE", new_kek(self.dir.path()))
+            .env_remove("TESSERA_TEST_DATABASE_URL")
+            .env_remove("TESSERA_LOG")
+            .stdin(std::process::Stdio::null());
+        cmd
+    }
+
+    /// `tessera args…` (the binary this build made).
+    pub fn tessera(&self, args: &[&str]) -> std::process::Command {
+        self.command(env!("CARGO_BIN_EXE_tessera"), args)
+    }
+}

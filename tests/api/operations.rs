@@ -2,50 +2,12 @@
 //! server under a low open-files limit (docs/operations.md).
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::Duration;
 
 use reqwest::StatusCode;
 
-use crate::helpers::{fresh_database, spawn_app, PgDatabase};
-
-struct Binary {
-    dir: tempfile::TempDir,
-    database_url: String,
-    _database: Option<PgDatabase>,
-}
-
-impl Binary {
-    async fn new() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let (database_url, database) = fresh_database(dir.path()).await;
-        Self {
-            dir,
-            database_url,
-            _database: database,
-        }
-    }
-
-    fn command(&self, program: &str, args: &[&str]) -> Command {
-        let mut cmd = Command::new(program);
-        cmd.args(args)
-            .current_dir(self.dir.path())
-            .env("TESSERA_DATABASE_URL", &self.database_url)
-            .env("TESSERA_KEYS_DIR", self.dir.path().join("keys"))
-            .env(
-                "TESSERA_KEY_ENCRYPTION_KEY_FILE",
-                crate::helpers::new_kek(self.dir.path()),
-            )
-            .env_remove("TESSERA_TEST_DATABASE_URL")
-            .env_remove("TESSERA_LOG")
-            .stdin(Stdio::null());
-        cmd
-    }
-
-    fn tessera(&self, args: &[&str]) -> Command {
-        self.command(env!("CARGO_BIN_EXE_tessera"), args)
-    }
-}
+use crate::helpers::{spawn_app, Workspace};
 
 /// Kills the server it holds when the test ends, passed or not.
 struct Server(Child);
@@ -107,7 +69,7 @@ async fn a_plain_incoming_request_id_is_kept_and_any_other_replaced() {
 
 #[tokio::test]
 async fn a_closed_pipe_ends_the_command_line_quietly() {
-    let binary = Binary::new().await;
+    let binary = Workspace::new().await;
     let out = binary.tessera(&["keys", "generate"]).output().unwrap();
     assert!(out.status.success());
     // `tessera keys list | head -0`: the reader is gone before the first line.
@@ -127,7 +89,7 @@ async fn a_closed_pipe_ends_the_command_line_quietly() {
 /// Starts `tessera serve` (through `prlimit` with `nofile` when given) with logs in
 /// `format`, and returns it with its address and its log lines up to "listening on".
 async fn serve(
-    binary: &Binary,
+    binary: &Workspace,
     format: &str,
     nofile: Option<&str>,
 ) -> (Server, String, Vec<String>) {
@@ -179,7 +141,7 @@ async fn serve(
 
 #[tokio::test]
 async fn logs_carry_no_colour_codes_when_standard_error_is_not_a_terminal() {
-    let binary = Binary::new().await;
+    let binary = Workspace::new().await;
     let (_server, _, lines) = serve(&binary, "text", None).await;
     for line in &lines {
         assert!(!line.contains('\u{1b}'), "{line:?}");
@@ -188,7 +150,7 @@ async fn logs_carry_no_colour_codes_when_standard_error_is_not_a_terminal() {
 
 #[tokio::test]
 async fn json_logs_are_one_object_per_line() {
-    let binary = Binary::new().await;
+    let binary = Workspace::new().await;
     let (_server, _, lines) = serve(&binary, "json", None).await;
     for line in lines.iter().filter(|l| !l.trim().is_empty()) {
         let value: serde_json::Value =
@@ -203,7 +165,7 @@ async fn json_logs_are_one_object_per_line() {
 /// `prlimit`), raises its limit, and answers beside 250 idle connections.
 #[tokio::test]
 async fn a_server_started_under_a_low_file_limit_still_answers_beside_idle_connections() {
-    let binary = Binary::new().await;
+    let binary = Workspace::new().await;
     let hard = rustix::process::getrlimit(rustix::process::Resource::Nofile)
         .maximum
         .map_or_else(|| "unlimited".to_owned(), |n| n.to_string());
