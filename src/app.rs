@@ -287,6 +287,15 @@ async fn maintain(state: AppState) {
                 if let Err(e) = state.store.purge_throttle(state.now()).await {
                     tracing::warn!(error = %e, "purging sign-in throttle rows failed");
                 }
+                let retention = state.config.audit.retention_days.saturating_mul(86_400);
+                if retention > 0 {
+                    let before = state.now() - retention;
+                    match state.store.purge_audit(before).await {
+                        Ok(n) if n > 0 => tracing::info!(entries = n, "purged audit entries past retention"),
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!(error = %e, "purging old audit entries failed"),
+                    }
+                }
             }
         }
     }

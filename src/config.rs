@@ -46,6 +46,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub metrics: MetricsConfig,
     pub log: LogConfig,
+    pub audit: AuditConfig,
     pub throttle: ThrottleConfig,
     /// The hosts' directories (`[[directories]]`), for employees' sign-in.
     #[serde(default)]
@@ -108,6 +109,14 @@ pub struct MetricsConfig {
 #[serde(deny_unknown_fields)]
 pub struct LogConfig {
     pub format: LogFormat,
+}
+
+/// The audit trail (`docs/admin-api.md`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuditConfig {
+    /// Days an entry is kept before the purge deletes it; 0 keeps entries for ever.
+    pub retention_days: i64,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -202,6 +211,10 @@ impl Default for Config {
             },
             log: LogConfig {
                 format: LogFormat::Text,
+            },
+            // A year and a month: a year's reviews can look back over the whole year.
+            audit: AuditConfig {
+                retention_days: 400,
             },
             throttle: ThrottleConfig {
                 trusted_proxies: Vec::new(),

@@ -10,6 +10,7 @@ macro_rules! out {
     }};
 }
 
+mod audit;
 mod client;
 mod demo;
 mod host;
@@ -56,6 +57,9 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Read the audit trail.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -101,6 +105,7 @@ pub async fn run_with(command: Command, mut config: Config) -> anyhow::Result<()
         Command::Client(cmd) => client::run(&config, cmd).await,
         Command::User(cmd) => user::run(&config, cmd).await,
         Command::Keys(cmd) => keys::run(&config, cmd).await,
+        Command::Audit(cmd) => audit::run(&config, cmd).await,
         Command::Demo(cmd) => demo::run(&config, cmd).await,
         Command::Import { file } => {
             let text = std::fs::read_to_string(&file)
@@ -170,6 +175,22 @@ fn print_table(header: &[&str], rows: &[Vec<String>]) -> std::io::Result<()> {
         line(row.iter().map(String::as_str).collect())?;
     }
     Ok(())
+}
+
+/// Prints a value as pretty JSON, for `--json`: the shape is the management API's
+/// for the same resource, so scripts can use either.
+fn print_json<T: serde::Serialize>(value: &T) -> anyhow::Result<()> {
+    out!("{}", serde_json::to_string_pretty(value)?)?;
+    Ok(())
+}
+
+/// The audit context of a command: the operator's OS account, from the environment
+/// (`SUDO_USER` first, so that `sudo tessera …` names the person, not root).
+fn audit_context() -> crate::domain::audit::AuditContext {
+    let operator = ["SUDO_USER", "USER", "LOGNAME"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()));
+    crate::domain::audit::AuditContext::cli(operator)
 }
 
 /// Reads a secret from the first line of standard input.

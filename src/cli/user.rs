@@ -191,7 +191,9 @@ pub async fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("no user {user:?}"))?,
             };
-            store.set_system_admin(&found.user_id, !off, now()).await?;
+            store
+                .set_system_admin(&found.user_id, !off, &super::audit_context(), now())
+                .await?;
             // No audit trail exists yet: the operator's action goes to the log.
             tracing::info!(user_id = %found.user_id, system_admin = !off, "system admin set by the CLI");
             if off {

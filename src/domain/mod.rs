@@ -1,9 +1,11 @@
 //! Domain types: newtypes, parsing and pure rules. No I/O, no axum, no SQL.
 
+pub mod audit;
 pub mod client;
 pub mod date;
 pub mod dn;
 pub mod import;
+pub mod input;
 pub mod profile;
 pub mod redirect_uri;
 pub mod rights;
@@ -18,7 +20,7 @@ pub mod user_type;
 pub use client::{Client, ClientType};
 pub use profile::SecurityProfile;
 pub use redirect_uri::RedirectUri;
-pub use rights::{authorize, Action, Principal, Refusal, Right};
+pub use rights::{authorize, authorize_account_change, Action, Principal, Refusal, Right};
 pub use scope::Scopes;
 pub use secret::{random_token, Secret, TokenHash};
 pub use time::{Clock, ClockOffset, UnixTime};

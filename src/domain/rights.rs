@@ -84,10 +84,19 @@ pub enum Action {
     ReadUsers,
     /// Lock, unlock, activate, deactivate a user.
     ChangeUserStatus,
-    /// Give or take a role.
+    /// Read the host's roles, groups, positions, attributes and API endpoints.
+    ReadCatalog,
+    /// Create a user, change a user's profile.
+    ManageUsers,
+    /// Give or take a role, a group, a position or an attribute.
     ChangeUserRoles,
     DeleteUser,
+    /// Create, change and delete roles, groups, positions, attributes, API endpoints
+    /// and their permissions.
+    ManageCatalog,
     ManageClients,
+    /// Read the host's audit trail.
+    ReadAudit,
     ManageHosts,
 }
 
@@ -97,8 +106,13 @@ impl Action {
     pub fn required(self) -> Right {
         match self {
             Self::ReadSelf => Right::User,
-            Self::ReadUsers | Self::ChangeUserStatus => Right::Manager,
-            Self::ChangeUserRoles | Self::DeleteUser | Self::ManageClients => Right::HostAdmin,
+            Self::ReadUsers | Self::ChangeUserStatus | Self::ReadCatalog => Right::Manager,
+            Self::ManageUsers
+            | Self::ChangeUserRoles
+            | Self::DeleteUser
+            | Self::ManageCatalog
+            | Self::ManageClients
+            | Self::ReadAudit => Right::HostAdmin,
             Self::ManageHosts => Right::SystemAdmin,
         }
     }
@@ -149,17 +163,44 @@ pub fn authorize(principal: &Principal, action: Action, target_host: &str) -> Re
     Ok(())
 }
 
+/// Decides an account-wide change (locking the account, its verification, its
+/// profile, deleting it) of a user who belongs to `user_hosts`. Such a change reaches
+/// every host of the user, so beyond [`authorize`] in the caller's host, a user who
+/// also belongs to another host may only be changed so by a system admin: one host's
+/// administrators cannot lock a person out of another tenant.
+///
+/// # Errors
+/// The refusal, when the action is not allowed.
+pub fn authorize_account_change(
+    principal: &Principal,
+    action: Action,
+    target_host: &str,
+    user_hosts: &[String],
+) -> Result<(), Refusal> {
+    authorize(principal, action, target_host)?;
+    if principal.right < Right::SystemAdmin && user_hosts.iter().any(|h| *h != target_host) {
+        return Err(Refusal::Forbidden {
+            missing: Right::SystemAdmin,
+        });
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    const EVERY_ACTION: [Action; 7] = [
+    const EVERY_ACTION: [Action; 11] = [
         Action::ReadSelf,
         Action::ReadUsers,
         Action::ChangeUserStatus,
+        Action::ReadCatalog,
+        Action::ManageUsers,
         Action::ChangeUserRoles,
         Action::DeleteUser,
+        Action::ManageCatalog,
         Action::ManageClients,
+        Action::ReadAudit,
         Action::ManageHosts,
     ];
 
@@ -184,7 +225,7 @@ mod tests {
         assert_eq!(allowed(Right::User), [ReadSelf]);
         assert_eq!(
             allowed(Right::Manager),
-            [ReadSelf, ReadUsers, ChangeUserStatus]
+            [ReadSelf, ReadUsers, ChangeUserStatus, ReadCatalog]
         );
         assert_eq!(
             allowed(Right::HostAdmin),
@@ -192,9 +233,13 @@ mod tests {
                 ReadSelf,
                 ReadUsers,
                 ChangeUserStatus,
+                ReadCatalog,
+                ManageUsers,
                 ChangeUserRoles,
                 DeleteUser,
-                ManageClients
+                ManageCatalog,
+                ManageClients,
+                ReadAudit
             ]
         );
         assert_eq!(allowed(Right::SystemAdmin), EVERY_ACTION);
@@ -243,6 +288,35 @@ mod tests {
                 Ok(())
             );
         }
+    }
+
+    #[test]
+    fn an_account_shared_with_another_host_is_changed_by_a_system_admin_only() {
+        let alone = ["h1".to_owned()];
+        let shared = ["h1".to_owned(), "h2".to_owned()];
+        let manager = principal(Right::Manager);
+        let action = Action::ChangeUserStatus;
+        assert_eq!(
+            authorize_account_change(&manager, action, "h1", &alone),
+            Ok(())
+        );
+        assert_eq!(
+            authorize_account_change(&principal(Right::HostAdmin), action, "h1", &shared),
+            Err(Refusal::Forbidden {
+                missing: Right::SystemAdmin
+            })
+        );
+        assert_eq!(
+            authorize_account_change(&principal(Right::SystemAdmin), action, "h1", &shared),
+            Ok(())
+        );
+        // The host's own rule still comes first.
+        assert_eq!(
+            authorize_account_change(&principal(Right::User), action, "h1", &alone),
+            Err(Refusal::Forbidden {
+                missing: Right::Manager
+            })
+        );
     }
 
     #[test]

@@ -156,8 +156,18 @@ pub enum V1Error {
     /// A store error: `NotFound`, `Conflict` and `Invalid` are the caller's; the rest
     /// is ours.
     Store(StoreError),
-    /// A query parameter or body field that cannot be used.
+    /// A query parameter or body that cannot be read (malformed, unknown field, wrong
+    /// type): 400.
     BadParameter { field: String, message: String },
+    /// A value that reads but breaks a rule (an over-long name, an invalid email, dates
+    /// out of order): 422, naming the field.
+    Invalid(crate::domain::input::FieldError),
+}
+
+impl From<crate::domain::input::FieldError> for V1Error {
+    fn from(e: crate::domain::input::FieldError) -> Self {
+        Self::Invalid(e)
+    }
 }
 
 impl From<Refusal> for V1Error {
@@ -210,6 +220,11 @@ impl IntoResponse for V1Error {
                     json!({ "error": "invalid_request", "message": message, "field": field });
                 no_store((StatusCode::BAD_REQUEST, axum::Json(body)).into_response())
             }
+            Self::Invalid(e) => {
+                let body =
+                    json!({ "error": "invalid", "message": e.to_string(), "field": e.field });
+                no_store((StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response())
+            }
             Self::Store(e) => store_error(e),
         }
     }
@@ -220,7 +235,7 @@ impl IntoResponse for V1Error {
 fn store_error(e: StoreError) -> Response {
     let (status, code) = match &e {
         StoreError::NotFound(_) => (StatusCode::NOT_FOUND, "not_found"),
-        StoreError::Conflict(_) => (StatusCode::CONFLICT, "conflict"),
+        StoreError::Conflict(_) | StoreError::Refused(_) => (StatusCode::CONFLICT, "conflict"),
         StoreError::Invalid(_) => (StatusCode::UNPROCESSABLE_ENTITY, "invalid"),
         StoreError::Corrupt(_) | StoreError::Database(_) => {
             tracing::error!(detail = %e, "internal error");

@@ -3,6 +3,8 @@
 //! A user who belongs to several hosts then chooses the host (unless the client is bound
 //! to one): tokens carry that host and its assignments only.
 
+use std::net::IpAddr;
+
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::Response;
@@ -12,11 +14,11 @@ use tower_sessions::Session;
 
 use super::authorize::{expired_request, proceed};
 use super::client_address::ClientAddress;
-use super::device;
 use super::error::PageError;
 use super::pages::{render, LoginPage, MessagePage, SelectHostPage};
 use super::session::{self, SsoSession};
 use super::state::AppState;
+use super::{device, login_audit};
 use crate::authn::directory::Refusal;
 use crate::authn::{Attempt, Failure};
 use crate::domain::secret::random_id;
@@ -45,6 +47,8 @@ pub struct LoginForm {
 /// A password checked, the host not yet chosen.
 #[derive(Debug, Serialize, Deserialize)]
 struct PreAuth {
+    #[serde(default)]
+    client_id: Option<String>,
     user_id: String,
     hosts: Vec<String>,
     request_id: String,
@@ -74,6 +78,7 @@ pub async fn get_login(
 /// What the pending authorization request (if any) says about this sign-in.
 #[derive(Default)]
 struct RequestContext {
+    client_id: Option<String>,
     client_name: Option<String>,
     client_host: Option<String>,
     login_hint: Option<String>,
@@ -96,6 +101,7 @@ impl RequestContext {
             .get(&*state.store, &pending.request.client_id)
             .await?;
         Ok(Self {
+            client_id: client.as_ref().map(|c| c.client_id.clone()),
             client_name: client.as_ref().map(|c| c.name.clone()),
             client_host: client.and_then(|c| c.host_id.clone()),
             login_hint: pending.request.login_hint,
@@ -144,6 +150,12 @@ pub async fn post_login(
         Ok(a) => a,
         Err(failure) => {
             tracing::info!(?failure, "sign-in failed");
+            let attempted = login_audit::Attempted {
+                address,
+                client_id: context.client_id.as_deref(),
+                client_host: context.client_host.as_deref(),
+            };
+            login_audit::failed(&state, &attempted, login, None, failure).await?;
             let csrf = session::csrf_token(&session).await?;
             let (status, message, retry_after) = explain(failure, state.now());
             let mut page = failed(csrf, status, message)?;
@@ -160,7 +172,7 @@ pub async fn post_login(
         &context,
         &request_id,
         authenticated,
-        device_cookie,
+        (device_cookie, address),
     )
     .await
 }
@@ -191,7 +203,7 @@ async fn signed_in(
     context: &RequestContext,
     request_id: &str,
     authenticated: crate::authn::Authenticated,
-    device_cookie: Option<String>,
+    (device_cookie, address): (Option<String>, IpAddr),
 ) -> Result<Response, PageError> {
     let user_id = authenticated.user_id;
     // A client bound to a host admits its members only; otherwise every host of the user.
@@ -208,6 +220,13 @@ async fn signed_in(
     let response = match hosts.as_slice() {
         [] => {
             tracing::info!(%user_id, "sign-in refused: not a member of the client's host");
+            let attempted = login_audit::Attempted {
+                address,
+                client_id: context.client_id.as_deref(),
+                client_host: context.client_host.as_deref(),
+            };
+            let refusal = Failure::Refused(Refusal::InvalidCredentials);
+            login_audit::failed(state, &attempted, "", Some(&user_id), refusal).await?;
             let csrf = session::csrf_token(session).await?;
             return render(
                 StatusCode::UNAUTHORIZED,
@@ -222,10 +241,17 @@ async fn signed_in(
         }
         [host] => {
             let host_id = host.host_id.clone();
-            complete(state, session, user_id.clone(), host_id, request_id).await?
+            let signed = Signed {
+                user_id: user_id.clone(),
+                host_id,
+                address,
+                client_id: context.client_id.clone(),
+            };
+            complete(state, session, signed, request_id).await?
         }
         _ => {
             let preauth = PreAuth {
+                client_id: context.client_id.clone(),
                 user_id: user_id.clone(),
                 hosts: hosts.iter().map(|h| h.host_id.clone()).collect(),
                 request_id: request_id.to_owned(),
@@ -258,6 +284,7 @@ pub struct HostForm {
 /// The host chosen after the password was verified.
 pub async fn post_select_host(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     session: Session,
     Form(form): Form<HostForm>,
 ) -> Result<Response, PageError> {
@@ -274,33 +301,48 @@ pub async fn post_select_host(
         .ok_or_else(|| {
             PageError::BadRequest("Choose one of the listed organisations.".to_owned())
         })?;
-    complete(
-        &state,
-        &session,
-        preauth.user_id,
+    let signed = Signed {
+        user_id: preauth.user_id,
         host_id,
-        &preauth.request_id,
-    )
-    .await
+        address,
+        client_id: preauth.client_id,
+    };
+    complete(&state, &session, signed, &preauth.request_id).await
+}
+
+/// A verified user, the host they sign in to, from where and through which client.
+struct Signed {
+    user_id: String,
+    host_id: String,
+    address: IpAddr,
+    client_id: Option<String>,
 }
 
 /// Signs the user in to `host_id` and goes back to the authorization request, if any.
 async fn complete(
     state: &AppState,
     session: &Session,
-    user_id: String,
-    host_id: String,
+    signed: Signed,
     request_id: &str,
 ) -> Result<Response, PageError> {
     let sso = SsoSession {
-        user_id,
-        host_id,
+        user_id: signed.user_id,
+        host_id: signed.host_id,
         auth_time: state.now(),
         amr: vec!["pwd".to_owned()],
         sid: random_id(),
         for_request: (!request_id.is_empty()).then(|| request_id.to_owned()),
     };
     session::sign_in(session, &sso).await?;
+    login_audit::succeeded(
+        state,
+        signed.address,
+        signed.client_id.as_deref(),
+        &sso.user_id,
+        &sso.host_id,
+        &sso.amr,
+    )
+    .await?;
     tracing::info!(user_id = %sso.user_id, host_id = %sso.host_id, "signed in");
     if request_id.is_empty() {
         return render(

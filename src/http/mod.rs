@@ -13,6 +13,7 @@ mod extract;
 mod health;
 mod introspect;
 mod login;
+mod login_audit;
 mod logout;
 mod metrics;
 mod pages;

@@ -22,8 +22,45 @@ pub struct Standing {
 /// A user's status, as the list filters it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum UserStatus {
+    /// Neither locked nor deactivated in the host: may sign in.
     Active,
+    /// The account is locked.
     Locked,
+    /// The membership in the host is deactivated.
+    Inactive,
+}
+
+/// A user as a member of a host.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub user: User,
+    /// Whether the membership is active (a deactivated member cannot sign in there).
+    pub active: bool,
+}
+
+#[derive(sqlx::FromRow)]
+struct MemberRow {
+    #[sqlx(flatten)]
+    user: UserRow,
+    member_active: i64,
+}
+
+impl From<MemberRow> for Member {
+    fn from(r: MemberRow) -> Self {
+        Self {
+            user: r.user.into_credentials().user,
+            active: r.member_active != 0,
+        }
+    }
+}
+
+/// The members of the host bound as `$1`, with their membership's flag.
+fn members_sql() -> String {
+    format!(
+        "SELECT {USER_COLUMNS}, m.active AS member_active FROM user_t \
+         JOIN (SELECT user_id AS member_id, active FROM user_host_t WHERE host_id = $1) m \
+           ON m.member_id = user_t.user_id WHERE 1 = 1"
+    )
 }
 
 /// Which members of a host to list, and from where.
@@ -42,7 +79,7 @@ pub struct MemberQuery {
 /// One page of members, ordered by lowercased email.
 #[derive(Clone, Debug)]
 pub struct MemberPage {
-    pub users: Vec<User>,
+    pub users: Vec<Member>,
     /// The email to pass as `after` for the next page, when there is one.
     pub next: Option<String>,
 }
@@ -60,14 +97,14 @@ pub trait MemberStore: Send + Sync {
     /// A page of the host's members.
     async fn list_members(&self, host_id: &str, query: &MemberQuery) -> StoreResult<MemberPage>;
     /// A member of the host by id; none when no such user belongs to the host.
-    async fn find_member(&self, host_id: &str, user_id: &str) -> StoreResult<Option<User>>;
+    async fn find_member(&self, host_id: &str, user_id: &str) -> StoreResult<Option<Member>>;
 }
 
 /// One row per role in effect (or one row with none): the user's flags, whether the
 /// membership exists, and the role's name.
 const STANDING_SQL: &str = "\
 SELECT u.locked, u.system_admin, uh.host_id, r.role_name FROM user_t u \
-  LEFT JOIN user_host_t uh ON uh.user_id = u.user_id AND uh.host_id = $1 \
+  LEFT JOIN user_host_t uh ON uh.user_id = u.user_id AND uh.host_id = $1 AND uh.active = 1 \
   LEFT JOIN role_user_t ru ON ru.host_id = uh.host_id AND ru.user_id = u.user_id \
         AND ru.start_date <= $2 AND (ru.end_date IS NULL OR ru.end_date >= $3) \
   LEFT JOIN role_t r ON r.host_id = ru.host_id AND r.role_id = ru.role_id \
@@ -115,10 +152,7 @@ impl MemberStore for SqlStore {
     async fn list_members(&self, host_id: &str, query: &MemberQuery) -> StoreResult<MemberPage> {
         // Conditions are added in order, each taking the next placeholder number, so
         // that numbering and binding order agree on both backends.
-        let mut sql = format!(
-            "SELECT {USER_COLUMNS} FROM user_t WHERE user_id IN \
-             (SELECT user_id FROM user_host_t WHERE host_id = $1)"
-        );
+        let mut sql = members_sql();
         let mut binds: Vec<String> = vec![host_id.to_owned()];
         if let Some(text) = query.text.as_deref().filter(|t| !t.is_empty()) {
             let n = binds.len() + 1;
@@ -139,8 +173,9 @@ impl MemberStore for SqlStore {
         if let Some(status) = query.status {
             // A constant, not user input.
             sql.push_str(match status {
-                UserStatus::Active => " AND locked = 0",
+                UserStatus::Active => " AND locked = 0 AND m.active = 1",
                 UserStatus::Locked => " AND locked = 1",
+                UserStatus::Inactive => " AND m.active = 0",
             });
         }
         if let Some(after) = &query.after {
@@ -153,39 +188,45 @@ impl MemberStore for SqlStore {
             " ORDER BY lower(email) LIMIT {}",
             i64::from(query.limit) + 1
         ));
-        let mut statement = sqlx::query_as::<_, UserRow>(&sql);
+        let mut statement = sqlx::query_as::<_, MemberRow>(&sql);
         for value in &binds {
             statement = statement.bind(value);
         }
-        let mut users: Vec<User> = statement
+        let mut users: Vec<Member> = statement
             .fetch_all(&self.pool)
             .await?
             .into_iter()
-            .map(|r| r.into_credentials().user)
+            .map(Member::from)
             .collect();
         let limit = usize::try_from(query.limit).unwrap_or(usize::MAX);
         let next = if users.len() > limit {
             users.truncate(limit);
-            users.last().map(|u| u.email.clone())
+            users.last().map(|m| m.user.email.clone())
         } else {
             None
         };
         Ok(MemberPage { users, next })
     }
 
-    async fn find_member(&self, host_id: &str, user_id: &str) -> StoreResult<Option<User>> {
-        let sql = format!(
-            "SELECT {USER_COLUMNS} FROM user_t WHERE user_id = $1 AND EXISTS \
-             (SELECT 1 FROM user_host_t WHERE host_id = $2 AND user_id = $3)"
-        );
-        let row: Option<UserRow> = sqlx::query_as(&sql)
-            .bind(user_id)
-            .bind(host_id)
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await?;
-        Ok(row.map(|r| r.into_credentials().user))
+    async fn find_member(&self, host_id: &str, user_id: &str) -> StoreResult<Option<Member>> {
+        let mut conn = self.pool.acquire().await?;
+        member_in(&mut conn, host_id, user_id).await
     }
+}
+
+/// A member of the host, read on `conn` (inside a write's transaction, or not).
+pub(super) async fn member_in(
+    conn: &mut sqlx::AnyConnection,
+    host_id: &str,
+    user_id: &str,
+) -> StoreResult<Option<Member>> {
+    let sql = format!("{} AND user_id = $2", members_sql());
+    let row: Option<MemberRow> = sqlx::query_as(&sql)
+        .bind(host_id)
+        .bind(user_id)
+        .fetch_optional(conn)
+        .await?;
+    Ok(row.map(Member::from))
 }
 
 #[cfg(test)]

@@ -6,10 +6,12 @@
 //! so the numbering and the order must agree). Single use is enforced inside one
 //! statement (`UPDATE … WHERE used_at IS NULL RETURNING …`), never read-then-write.
 
+mod audit;
 mod clients;
 mod consent;
 mod directory;
 mod grants;
+mod guard;
 mod hosts;
 mod import;
 mod keys;
@@ -18,6 +20,7 @@ mod profile;
 mod readiness;
 mod sessions;
 mod throttle;
+mod user_status;
 mod users;
 
 use std::path::Path;
@@ -30,6 +33,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
+pub use audit::{AuditEntry, AuditPage, AuditQuery, AuditStore};
 pub use clients::ClientStore;
 pub use consent::ConsentStore;
 pub use directory::{DirectoryStore, EmployeeFacts, Provision};
@@ -40,10 +44,11 @@ pub use grants::{
 pub use hosts::{Host, HostStore, NewHost};
 pub use import::ImportReport;
 pub use keys::{KeyRecord, KeyStore};
-pub use members::{MemberPage, MemberQuery, MemberStore, Standing, UserStatus};
+pub use members::{Member, MemberPage, MemberQuery, MemberStore, Standing, UserStatus};
 pub use profile::ProfileStore;
 pub use sessions::SessionRows;
 pub use throttle::{PolicyOverride, ThrottleStore};
+pub use user_status::{StatusChange, UserStatusStore};
 pub use users::{NewUser, UserCredentials, UserStore};
 
 /// Errors of the store layer.
@@ -58,6 +63,10 @@ pub enum StoreError {
     /// The input breaks a rule of the model; the message says which.
     #[error("{0}")]
     Invalid(String),
+    /// The change is refused by the state it meets (the host's last admin, a name in
+    /// use by other rows); the message says why.
+    #[error("{0}")]
+    Refused(String),
     /// A stored value could not be interpreted.
     #[error("corrupt stored value: {0}")]
     Corrupt(String),
@@ -94,7 +103,8 @@ impl Backend {
 /// Everything the rest of Tessera needs from the database.
 #[async_trait]
 pub trait Store:
-    ClientStore
+    AuditStore
+    + ClientStore
     + ConsentStore
     + DirectoryStore
     + GrantStore
@@ -104,6 +114,7 @@ pub trait Store:
     + ProfileStore
     + SessionRows
     + ThrottleStore
+    + UserStatusStore
     + UserStore
 {
     /// Checks that the database can serve this node: it takes a write, its schema is

@@ -17,7 +17,7 @@ SELECT 'u' AS kind, u.user_type AS name, \
   FROM user_host_t uh JOIN user_t u ON u.user_id = uh.user_id \
   LEFT JOIN employee_t e ON e.host_id = uh.host_id AND e.user_id = uh.user_id \
   LEFT JOIN customer_t c ON c.host_id = uh.host_id AND c.user_id = uh.user_id \
- WHERE uh.host_id = $1 AND uh.user_id = $2 \
+ WHERE uh.host_id = $1 AND uh.user_id = $2 AND uh.active = 1 \
 UNION ALL \
 SELECT 'd', h.default_role, NULL FROM host_t h WHERE h.host_id = $3 AND h.default_role IS NOT NULL \
 UNION ALL \

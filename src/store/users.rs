@@ -3,7 +3,8 @@
 use async_trait::async_trait;
 use sqlx::{AnyConnection, FromRow};
 
-use super::{flag, on_unique, Host, SqlStore, StoreError, StoreResult};
+use super::{audit, flag, on_unique, Host, SqlStore, StoreError, StoreResult};
+use crate::domain::audit::{actions, AuditContext, AuditEvent};
 use crate::domain::{Contact, User, UserTypeModel};
 
 #[derive(Clone, Debug)]
@@ -95,7 +96,13 @@ pub trait UserStore: Send + Sync {
     /// The hosts a user belongs to, ordered by domain.
     async fn user_hosts(&self, user_id: &str) -> StoreResult<Vec<Host>>;
     /// Makes a user a system admin (every host's administrator), or no longer one.
-    async fn set_system_admin(&self, user_id: &str, on: bool, now: i64) -> StoreResult<()>;
+    async fn set_system_admin(
+        &self,
+        user_id: &str,
+        on: bool,
+        audit: &AuditContext,
+        now: i64,
+    ) -> StoreResult<()>;
 }
 
 #[async_trait]
@@ -200,24 +207,39 @@ impl UserStore for SqlStore {
         Ok(sqlx::query_as(
             "SELECT h.host_id, h.domain, h.name, h.user_type_model, h.default_role \
              FROM user_host_t uh JOIN host_t h ON h.host_id = uh.host_id \
-             WHERE uh.user_id = $1 ORDER BY h.domain",
+             WHERE uh.user_id = $1 AND uh.active = 1 ORDER BY h.domain",
         )
         .bind(user_id)
         .fetch_all(&self.pool)
         .await?)
     }
 
-    async fn set_system_admin(&self, user_id: &str, on: bool, now: i64) -> StoreResult<()> {
-        let done =
-            sqlx::query("UPDATE user_t SET system_admin = $1, updated_at = $2 WHERE user_id = $3")
-                .bind(flag(on))
-                .bind(now)
+    async fn set_system_admin(
+        &self,
+        user_id: &str,
+        on: bool,
+        context: &AuditContext,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        let before: Option<(i64,)> =
+            sqlx::query_as("SELECT system_admin FROM user_t WHERE user_id = $1")
                 .bind(user_id)
-                .execute(&self.writer)
+                .fetch_optional(&mut *tx)
                 .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("user"));
-        }
+        let (before,) = before.ok_or(StoreError::NotFound("user"))?;
+        sqlx::query("UPDATE user_t SET system_admin = $1, updated_at = $2 WHERE user_id = $3")
+            .bind(flag(on))
+            .bind(now)
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
+        let event = AuditEvent::new(actions::USER_SYSTEM_ADMIN_CHANGED)
+            .target("user", user_id)
+            .before(&serde_json::json!({ "system_admin": before != 0 }))
+            .after(&serde_json::json!({ "system_admin": on }));
+        audit::record(&mut tx, context, &event, now).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

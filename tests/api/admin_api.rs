@@ -8,7 +8,7 @@ use crate::helpers::{spawn_app, TestApp, PASSWORD};
 
 /// Two hosts: `acme` with a user, a manager, an admin and a system admin (who is an
 /// ordinary member of acme by role), and `other` with one user.
-fn two_hosts() -> String {
+pub(crate) fn two_hosts() -> String {
     format!(
         r#"
 hosts:
@@ -78,13 +78,13 @@ users:
     )
 }
 
-async fn app_with_two_hosts() -> TestApp {
+pub(crate) async fn app_with_two_hosts() -> TestApp {
     let app = spawn_app().await;
     app.import(&two_hosts()).await.unwrap();
     app
 }
 
-async fn json(response: reqwest::Response, status: StatusCode) -> Value {
+pub(crate) async fn json(response: reqwest::Response, status: StatusCode) -> Value {
     assert_eq!(response.status(), status);
     response.json().await.unwrap()
 }
@@ -98,7 +98,7 @@ fn emails(page: &Value) -> Vec<String> {
         .collect()
 }
 
-async fn user_id(app: &TestApp, email: &str) -> String {
+pub(crate) async fn user_id(app: &TestApp, email: &str) -> String {
     app.state
         .store
         .find_user_by_login(email)
@@ -363,12 +363,14 @@ async fn the_openapi_document_lists_every_route_the_api_serves() {
     let doc = json(anonymous.openapi().await, StatusCode::OK).await;
     assert!(doc["openapi"].as_str().unwrap().starts_with("3."));
     let paths: Vec<&String> = doc["paths"].as_object().unwrap().keys().collect();
-    // The routes this slice serves, each in the document.
+    // Routes the API serves, each in the document.
     for route in [
         "/api/v1/me",
         "/api/v1/users/current",
         "/api/v1/users",
         "/api/v1/users/{id}",
+        "/api/v1/users/{id}/status",
+        "/api/v1/audit",
         "/api/v1/openapi.json",
     ] {
         assert!(
@@ -376,14 +378,22 @@ async fn the_openapi_document_lists_every_route_the_api_serves() {
             "{route} not in {paths:?}"
         );
     }
-    // And every documented route is served: without a token it asks for one (or, for
-    // the document, answers), never the 404 of a route that does not exist.
-    for path in &paths {
-        let status = anonymous.get(&path.replace("{id}", "x")).await.status();
-        assert!(
-            status == StatusCode::UNAUTHORIZED || *path == "/api/v1/openapi.json",
-            "{path}: {status}"
-        );
+    // And every documented route is served with each documented method: without a
+    // token it asks for one (or, for the document, answers), never the 404 or 405 of a
+    // route that does not exist.
+    for (path, operations) in doc["paths"].as_object().unwrap() {
+        for method in operations.as_object().unwrap().keys() {
+            let method = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let url = path.replace(['{', '}'], "");
+            let status = anonymous
+                .send_json(method.clone(), &url, &serde_json::json!({}))
+                .await
+                .status();
+            assert!(
+                status == StatusCode::UNAUTHORIZED || path == "/api/v1/openapi.json",
+                "{method} {path}: {status}"
+            );
+        }
     }
     assert_eq!(
         anonymous.get("/api/v1/nothing").await.status(),

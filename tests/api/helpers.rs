@@ -708,6 +708,67 @@ impl Api<'_> {
         request.send().await.expect("GET /api/v1")
     }
 
+    /// A request with a JSON body (`POST`, `PUT`, `PATCH`, `DELETE`).
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: &serde_json::Value,
+    ) -> Response {
+        let mut request = self
+            .app
+            .browser
+            .request(method, self.app.url(path))
+            .json(body);
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("/api/v1 request")
+    }
+
+    #[allow(dead_code)] // for the resources' tests
+    pub async fn post(&self, path: &str, body: &serde_json::Value) -> Response {
+        self.send_json(reqwest::Method::POST, path, body).await
+    }
+
+    pub async fn put(&self, path: &str, body: &serde_json::Value) -> Response {
+        self.send_json(reqwest::Method::PUT, path, body).await
+    }
+
+    #[allow(dead_code)] // for the resources' tests
+    pub async fn patch(&self, path: &str, body: &serde_json::Value) -> Response {
+        self.send_json(reqwest::Method::PATCH, path, body).await
+    }
+
+    /// A request with a raw body and content type, for malformed-input tests.
+    pub async fn send_raw(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        content_type: &str,
+        body: &str,
+    ) -> Response {
+        let mut request = self
+            .app
+            .browser
+            .request(method, self.app.url(path))
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .body(body.to_owned());
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("/api/v1 request")
+    }
+
+    #[allow(dead_code)] // for the resources' tests
+    pub async fn delete(&self, path: &str) -> Response {
+        let mut request = self.app.browser.delete(self.app.url(path));
+        if let Some(token) = &self.token {
+            request = request.bearer_auth(token);
+        }
+        request.send().await.expect("DELETE /api/v1")
+    }
+
     pub async fn me(&self) -> Response {
         self.get("/api/v1/me").await
     }

@@ -5,7 +5,9 @@
 mod helpers;
 
 mod admin_api;
+mod admin_status;
 mod at_rest;
+mod audit;
 mod authorize;
 mod cli;
 mod directory;

@@ -17,7 +17,7 @@ use crate::domain::date::iso_date;
 use crate::domain::sealed;
 use crate::domain::{random_token, Client, Scopes, TokenHash};
 use crate::oidc::id_token::{self, IdTokenClaims};
-use crate::store::{Consume, Issuance, NewFamily, RefreshRecord, Store};
+use crate::store::{Consume, Issuance, NewFamily, RefreshRecord, Store, StoreError};
 
 /// A token request, by `grant_type`.
 #[derive(Debug, Deserialize)]
@@ -224,7 +224,16 @@ async fn issue_for_user(
         Some(host) => Some(
             ctx.store
                 .load_profile(grant.user_id, host, &iso_date(ctx.now))
-                .await?,
+                .await
+                .map_err(|e| match e {
+                    // Removed from the host, or the membership deactivated, since the
+                    // code or token was issued (RFC 6749 §5.2: the grant is no longer
+                    // valid).
+                    StoreError::NotFound(_) => GrantError::from(OAuthError::invalid_grant(
+                        "the user no longer belongs to the host",
+                    )),
+                    e => GrantError::from(e),
+                })?,
         ),
         None => None,
     };

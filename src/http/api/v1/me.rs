@@ -95,7 +95,8 @@ async fn get_me(
         )
         .await?;
     Ok(Json(MeResponse {
-        user: UserResponse::from(user),
+        // The caller's membership is active: the extractor refuses an inactive one.
+        user: UserResponse::from(crate::store::Member { user, active: true }),
         hosts: hosts
             .into_iter()
             .map(|h| HostSummary {

@@ -4,7 +4,9 @@
 //! the router and `GET /api/v1/openapi.json` come from the same declarations and no
 //! route can be served undocumented.
 
+mod audit;
 mod me;
+mod query;
 mod users;
 
 use axum::http::{header, HeaderValue, Method};
@@ -77,6 +79,7 @@ async fn get_openapi(Extension(OpenApiJson(json)): Extension<OpenApiJson>) -> Re
 fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let resources = OpenApiRouter::new()
         .routes(routes!(get_openapi))
+        .merge(audit::router())
         .merge(me::router())
         .merge(users::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -97,7 +100,13 @@ pub(crate) fn router() -> Router<AppState> {
     let json = bytes::Bytes::from(doc.to_pretty_json().unwrap_or_default());
     let cors = CorsLayer::new()
         .allow_origin(Any)
-        .allow_methods([Method::GET])
+        .allow_methods([
+            Method::GET,
+            Method::POST,
+            Method::PUT,
+            Method::PATCH,
+            Method::DELETE,
+        ])
         .allow_headers([header::AUTHORIZATION, header::CONTENT_TYPE])
         .max_age(std::time::Duration::from_secs(3600));
     router.layer(Extension(OpenApiJson(json))).layer(cors)

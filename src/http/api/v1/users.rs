@@ -11,10 +11,13 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::domain::{authorize, Action, Principal, User};
+use super::query::{bad, parse_query};
+use crate::domain::date::iso_date;
+use crate::domain::{authorize, authorize_account_change, Action, Principal, Refusal};
 use crate::http::error::V1Error;
+use crate::http::extract::{ApiJson, Caller};
 use crate::http::state::AppState;
-use crate::store::{MemberQuery, UserStatus};
+use crate::store::{Member, MemberQuery, StatusChange, UserStatus};
 
 /// A page's size when the caller names none, and the most a caller may ask for.
 const DEFAULT_LIMIT: u32 = 50;
@@ -31,19 +34,26 @@ pub(super) struct UserResponse {
     /// `E` employee, `C` customer (`P`, `B` in hosts of that model).
     user_type: Option<String>,
     verified: bool,
+    /// The account is locked (in every host).
+    locked: bool,
+    /// The membership in this host is active.
+    active: bool,
+    /// `locked` if the account is locked, else `inactive` if the membership is
+    /// deactivated, else `active`.
     status: Status,
 }
 
-/// Whether a user may sign in.
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema)]
+/// Whether a user may sign in to the host.
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, ToSchema, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
 pub(super) enum Status {
     Active,
     Locked,
+    Inactive,
 }
 
-impl From<User> for UserResponse {
-    fn from(u: User) -> Self {
+impl From<Member> for UserResponse {
+    fn from(Member { user: u, active }: Member) -> Self {
         Self {
             id: u.user_id,
             email: u.email,
@@ -52,10 +62,14 @@ impl From<User> for UserResponse {
             last_name: u.last_name,
             user_type: u.user_type,
             verified: u.verified,
+            locked: u.locked,
+            active,
             status: if u.locked {
                 Status::Locked
-            } else {
+            } else if active {
                 Status::Active
+            } else {
+                Status::Inactive
             },
         }
     }
@@ -72,7 +86,7 @@ pub(super) struct ListUsersRequest {
     #[serde(rename = "type")]
     #[param(rename = "type")]
     user_type: Option<String>,
-    /// Only active or only locked users.
+    /// Only active, locked or inactive users.
     status: Option<Status>,
     /// Users per page, 1 to 200 (default 50).
     limit: Option<u32>,
@@ -93,33 +107,12 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(get_users))
         .routes(routes!(get_user))
+        .routes(routes!(put_user_status))
 }
 
-fn bad(field: &str, message: impl Into<String>) -> V1Error {
-    V1Error::BadParameter {
-        field: field.to_owned(),
-        message: message.into(),
-    }
-}
-
-/// Parses the query, naming the parameter at fault (`serde_path_to_error`); an unknown
-/// parameter is refused rather than ignored, so a misspelt filter cannot widen a list.
+/// Parses the query; an unknown parameter is refused rather than ignored.
 fn parse_list_query(raw: Option<&str>) -> Result<MemberQuery, V1Error> {
-    let pairs = url::form_urlencoded::parse(raw.unwrap_or_default().as_bytes());
-    let request: ListUsersRequest = serde_path_to_error::deserialize(
-        serde_urlencoded::Deserializer::new(pairs),
-    )
-    .map_err(|e| {
-        let field = e.path().to_string();
-        let message = e.into_inner().to_string();
-        // A failure of the query as a whole has no parameter to name.
-        let field = if field == "." {
-            "query".to_owned()
-        } else {
-            field
-        };
-        bad(&field, message)
-    })?;
+    let request: ListUsersRequest = parse_query(raw)?;
     let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(bad("limit", format!("limit must be 1 to {MAX_LIMIT}")));
@@ -134,6 +127,7 @@ fn parse_list_query(raw: Option<&str>) -> Result<MemberQuery, V1Error> {
         status: request.status.map(|s| match s {
             Status::Active => UserStatus::Active,
             Status::Locked => UserStatus::Locked,
+            Status::Inactive => UserStatus::Inactive,
         }),
         after,
         limit,
@@ -203,6 +197,77 @@ async fn get_user(
         .await?
         .ok_or(crate::domain::Refusal::NotFound)?;
     Ok(Json(UserResponse::from(user)))
+}
+
+/// The body of `PUT /api/v1/users/{id}/status`: each field given is set, the others
+/// kept; at least one is needed.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub(super) struct StatusRequest {
+    /// Lock or unlock the account. A locked user cannot sign in anywhere and their
+    /// refresh tokens stop working; for a user who also belongs to another host this
+    /// needs a system admin.
+    locked: Option<bool>,
+    /// Activate or deactivate the membership in this host only.
+    active: Option<bool>,
+    /// Mark the email address verified or not (account-wide, as `locked`).
+    verified: Option<bool>,
+}
+
+/// Changes a user's status (seed 001: "Update user status (Manager+)"). The host's last
+/// admin cannot be locked or deactivated (409). One transaction with its audit entry.
+#[utoipa::path(
+    put,
+    path = "/users/{id}/status",
+    tag = "users",
+    params(("id" = String, Path, description = "The user's id")),
+    request_body = StatusRequest,
+    responses(
+        (status = 200, body = UserResponse, description = "The user as changed"),
+        (status = 400, description = "The body is malformed; `field` names the field"),
+        (status = 401, description = "No valid token"),
+        (status = 403, description = "The caller is not a manager, or the account is shared with another host"),
+        (status = 404, description = "No such user in the host"),
+        (status = 409, description = "The change would leave the host without an admin"),
+    )
+)]
+async fn put_user_status(
+    State(state): State<AppState>,
+    Caller { principal, audit }: Caller,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<StatusRequest>,
+) -> Result<Json<UserResponse>, V1Error> {
+    let host = principal.host_id.as_str();
+    authorize(&principal, Action::ChangeUserStatus, host)?;
+    let change = StatusChange {
+        locked: body.locked,
+        active: body.active,
+        verified: body.verified,
+    };
+    if change == StatusChange::default() {
+        return Err(bad("body", "give at least one of locked, active, verified"));
+    }
+    state
+        .store
+        .find_member(host, &id)
+        .await?
+        .ok_or(Refusal::NotFound)?;
+    if change.locked.is_some() || change.verified.is_some() {
+        let hosts: Vec<String> = state
+            .store
+            .user_hosts(&id)
+            .await?
+            .into_iter()
+            .map(|h| h.host_id)
+            .collect();
+        authorize_account_change(&principal, Action::ChangeUserStatus, host, &hosts)?;
+    }
+    let now = state.now();
+    let member = state
+        .store
+        .set_member_status(host, &id, change, &iso_date(now), &audit, now)
+        .await?;
+    Ok(Json(UserResponse::from(member)))
 }
 
 #[cfg(test)]
