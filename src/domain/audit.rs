@@ -208,8 +208,10 @@ pub mod actions {
     pub const CLIENT_DELETED: &str = "client.deleted";
     pub const CLIENT_SECRET_ROTATED: &str = "client.secret_rotated";
     pub const IMPORT_APPLIED: &str = "import.applied";
-    pub const KEY_ROTATED: &str = "key.rotated";
     pub const KEY_CREATED: &str = "key.created";
+    pub const KEY_IMPORTED: &str = "key.imported";
+    pub const KEY_STATE_CHANGED: &str = "key.state_changed";
+    pub const KEY_REMOVED: &str = "key.removed";
     pub const TOKEN_REVOKED: &str = "token.revoked";
     pub const TOKEN_FAMILY_REVOKED: &str = "token.family_revoked";
 }

@@ -1,10 +1,13 @@
 //! Signing keys and their states: `signing_key_t`. The rules of the states live in
-//! `keys/`; this file only reads and writes rows.
+//! `keys/`; this file only reads and writes rows, and records each change in the audit
+//! trail (Tessera's own entries: no host, `via = system`).
 
 use async_trait::async_trait;
+use serde_json::json;
 use sqlx::FromRow;
 
-use super::{on_unique, SqlStore, StoreResult};
+use super::{audit, on_unique, SqlStore, StoreResult};
+use crate::domain::audit::{actions, AuditContext, AuditEvent};
 
 /// A stored signing key. `private_key` is the private key sealed with the
 /// key-encryption key (an envelope, `keys::kek`), PKCS#8 PEM in rows written before
@@ -67,10 +70,13 @@ impl KeyStore for SqlStore {
     }
 
     async fn insert_key(&self, key: &KeyRecord) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
         insert(key)
-            .execute(&self.writer)
+            .execute(&mut *tx)
             .await
             .map_err(on_unique(CONFLICT))?;
+        record_key(&mut tx, actions::KEY_CREATED, key, key.created_at).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -88,6 +94,7 @@ impl KeyStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(on_unique(CONFLICT))?;
+        record_key(&mut tx, actions::KEY_IMPORTED, key, now).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -107,6 +114,12 @@ impl KeyStore for SqlStore {
             .execute(&mut *tx)
             .await
             .map_err(on_unique(CONFLICT))?;
+            // The time of the change is the latest the record says.
+            let at = [key.activated_at, key.retired_at]
+                .into_iter()
+                .flatten()
+                .fold(key.created_at, i64::max);
+            record_key(&mut tx, actions::KEY_STATE_CHANGED, key, at).await?;
         }
         tx.commit().await?;
         Ok(())
@@ -127,15 +140,37 @@ impl KeyStore for SqlStore {
     }
 
     async fn remove_expired_keys(&self, now: i64) -> StoreResult<u64> {
-        Ok(sqlx::query(
+        let mut tx = self.begin_write().await?;
+        let removed: Vec<(String, String)> = sqlx::query_as(
             "UPDATE signing_key_t SET state = 'removed', private_key = '' \
-             WHERE state = 'retired' AND remove_after < $1",
+             WHERE state = 'retired' AND remove_after < $1 RETURNING kid, alg",
         )
         .bind(now)
-        .execute(&self.writer)
-        .await?
-        .rows_affected())
+        .fetch_all(&mut *tx)
+        .await?;
+        for (kid, alg) in &removed {
+            let event = AuditEvent::new(actions::KEY_REMOVED)
+                .target("key", kid)
+                .after(&json!({ "state": "removed", "alg": alg }));
+            audit::record(&mut tx, &AuditContext::system(), &event, now).await?;
+        }
+        tx.commit().await?;
+        Ok(removed.len() as u64)
     }
+}
+
+/// A key event in the audit trail: Tessera's own (no host), the key's kid, alg and
+/// state; never the key.
+async fn record_key(
+    conn: &mut sqlx::AnyConnection,
+    action: &'static str,
+    key: &KeyRecord,
+    at: i64,
+) -> StoreResult<()> {
+    let event = AuditEvent::new(action)
+        .target("key", &key.kid)
+        .after(&json!({ "state": key.state, "alg": key.alg }));
+    audit::record(conn, &AuditContext::system(), &event, at).await
 }
 
 fn insert(key: &KeyRecord) -> sqlx::query::Query<'_, sqlx::Any, sqlx::any::AnyArguments<'_>> {

@@ -177,3 +177,40 @@ async fn entries_past_retention_are_purged_and_newer_ones_kept() {
         .collect();
     assert_eq!(targets, ["new"]);
 }
+
+#[tokio::test]
+async fn key_events_are_tesseras_own_entries_seen_by_system_admins() {
+    let app = app_with_two_hosts().await;
+    let kid = crate::key_storage::rotate(&app).await;
+    let root = app.api_as("root@acme.example", "acme").await;
+    let page = json(
+        root.get("/api/v1/audit?host=*&action=key.&limit=200").await,
+        StatusCode::OK,
+    )
+    .await;
+    let entries = page["entries"].as_array().unwrap();
+    // The keys made at start, then the rotation: the next key became active.
+    assert!(
+        entries.iter().any(|e| e["action"] == "key.created"),
+        "{entries:?}"
+    );
+    let activated = entries
+        .iter()
+        .find(|e| e["action"] == "key.state_changed" && e["target_id"] == kid.as_str());
+    let activated = activated.unwrap_or_else(|| panic!("no activation of {kid}: {entries:?}"));
+    assert_eq!(activated["after"]["state"], "active");
+    assert_eq!(activated["via"], "system");
+    assert!(activated["host_id"].is_null());
+    // Never the key itself.
+    assert!(!page.to_string().contains("PRIVATE"));
+    // A host admin's trail holds no key events.
+    let admin = entries_as_admin(&app, "action=key.").await;
+    assert!(admin.is_empty(), "{admin:?}");
+}
+
+async fn entries_as_admin(app: &TestApp, query: &str) -> Vec<Value> {
+    entries(app, query).await["entries"]
+        .as_array()
+        .unwrap()
+        .clone()
+}

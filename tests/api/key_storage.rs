@@ -32,7 +32,7 @@ async fn jwks_kids(url: &str) -> Vec<String> {
 }
 
 /// Rotates with the app's own key-encryption key and configured lifetimes.
-async fn rotate(app: &TestApp) -> String {
+pub(crate) async fn rotate(app: &TestApp) -> String {
     let ttl = app.state.config.max_signed_token_ttl();
     let kek = app.state.keys.key_encryption();
     keys::rotate(
