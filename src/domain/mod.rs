@@ -6,6 +6,7 @@ pub mod date;
 pub mod dn;
 pub mod import;
 pub mod input;
+pub mod policy;
 pub mod profile;
 pub mod redirect_uri;
 pub mod rights;
