@@ -16,6 +16,7 @@ mod hosts;
 mod import;
 mod keys;
 mod members;
+mod policy;
 mod profile;
 mod readiness;
 mod sessions;
@@ -45,6 +46,7 @@ pub use hosts::{Host, HostStore, NewHost};
 pub use import::ImportReport;
 pub use keys::{KeyRecord, KeyStore};
 pub use members::{Member, MemberPage, MemberQuery, MemberStore, Standing, UserStatus};
+pub use policy::PolicyStore;
 pub use profile::ProfileStore;
 pub use sessions::SessionRows;
 pub use throttle::{PolicyOverride, ThrottleStore};
@@ -111,6 +113,7 @@ pub trait Store:
     + HostStore
     + KeyStore
     + MemberStore
+    + PolicyStore
     + ProfileStore
     + SessionRows
     + ThrottleStore
