@@ -20,6 +20,8 @@ use super::state::AppState;
 use crate::authn::directory::Refusal;
 use crate::authn::{Attempt, Failure};
 use crate::domain::secret::random_id;
+use crate::oauth::flow::{self, HostChoice};
+use crate::store::Host;
 
 /// How long a verified password waits for the host choice.
 const HOST_CHOICE_TTL: i64 = 300;
@@ -194,19 +196,13 @@ async fn signed_in(
     device_cookie: Option<String>,
 ) -> Result<Response, PageError> {
     let user_id = authenticated.user_id;
-    // A client bound to a host admits its members only; otherwise every host of the user.
-    let hosts: Vec<_> = authenticated
-        .hosts
-        .into_iter()
-        .filter(|h| {
-            context
-                .client_host
-                .as_ref()
-                .is_none_or(|wanted| *wanted == h.host_id)
-        })
-        .collect();
-    let response = match hosts.as_slice() {
-        [] => {
+    let choice = flow::choose_host(
+        authenticated.hosts,
+        context.client_host.as_deref(),
+        |h: &Host| h.host_id.as_str(),
+    );
+    let response = match choice {
+        HostChoice::NotMember => {
             tracing::info!(%user_id, "sign-in refused: not a member of the client's host");
             let csrf = session::csrf_token(session).await?;
             return render(
@@ -220,11 +216,10 @@ async fn signed_in(
                 },
             );
         }
-        [host] => {
-            let host_id = host.host_id.clone();
-            complete(state, session, user_id.clone(), host_id, request_id).await?
+        HostChoice::One(host) => {
+            complete(state, session, user_id.clone(), host.host_id, request_id).await?
         }
-        _ => {
+        HostChoice::Choose(hosts) => {
             let preauth = PreAuth {
                 user_id: user_id.clone(),
                 hosts: hosts.iter().map(|h| h.host_id.clone()).collect(),

@@ -5,6 +5,7 @@
 pub mod authorize;
 pub mod client_auth;
 pub mod error;
+pub mod flow;
 pub mod grant;
 pub mod pkce;
 pub mod revocation;
