@@ -3,6 +3,7 @@
 //! storage only through the store traits.
 
 pub mod authorize;
+pub mod bearer;
 pub mod client_auth;
 pub mod error;
 pub mod flow;
