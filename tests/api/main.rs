@@ -17,6 +17,7 @@ mod keys;
 mod limits;
 mod logout;
 mod metrics;
+mod migrations;
 mod nodes;
 mod operations;
 mod pages;
