@@ -15,7 +15,7 @@ use super::state::AppState;
 use crate::domain::secret::random_id;
 use crate::domain::{random_token, Scopes, TokenHash};
 use crate::oauth::authorize::{self, ResponseMode, ResponseTarget, UntrustedRequest};
-use crate::oauth::flow::{self, Step};
+use crate::oauth::flow::{self, SignIn, Step};
 use crate::oauth::OAuthError;
 use crate::oidc::id_token;
 use crate::store::{CodeRecord, NewCode};
@@ -118,25 +118,8 @@ pub(super) async fn proceed(
             && session_consented_after(session, &pending).await?,
         now: state.now(),
     };
-    let step = match flow::sign_in_step(&facts) {
-        Ok(Some(step)) => step,
-        Ok(None) => {
-            let Some(sso) = &sso else {
-                return Err(PageError::internal("signed-in session vanished"));
-            };
-            let granted = if flow::reads_granted_scopes(&facts) {
-                state
-                    .store
-                    .granted_scopes(&sso.user_id, &client.client_id)
-                    .await?
-            } else {
-                Scopes::default()
-            };
-            match flow::consent_step(&facts, &granted) {
-                Ok(step) => step,
-                Err(e) => return respond(state, &target, &Err(e)),
-            }
-        }
+    let step = match decide(state, &facts, &client.client_id).await? {
+        Ok(step) => step,
         Err(e) => return respond(state, &target, &Err(e)),
     };
     match (step, &sso) {
@@ -158,6 +141,29 @@ pub(super) async fn proceed(
         }
         (Step::Issue, None) => Err(PageError::internal("signed-in session vanished")),
     }
+}
+
+/// Runs the state machine, reading the scopes the user already granted the client only
+/// when it needs them (a first-party client's sign-in reads nothing).
+async fn decide(
+    state: &AppState,
+    facts: &flow::Facts<'_>,
+    client_id: &str,
+) -> Result<Result<Step, OAuthError>, PageError> {
+    let signed_in = match flow::sign_in_step(facts) {
+        Ok(SignIn::Done(signed_in)) => signed_in,
+        Ok(SignIn::Needed) => return Ok(Ok(Step::Login)),
+        Err(e) => return Ok(Err(e)),
+    };
+    let granted = if flow::reads_granted_scopes(facts) {
+        state
+            .store
+            .granted_scopes(signed_in.user_id, client_id)
+            .await?
+    } else {
+        Scopes::default()
+    };
+    Ok(flow::consent_step(facts, &granted))
 }
 
 const CONSENTED: &str = "consented";

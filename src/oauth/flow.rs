@@ -78,28 +78,32 @@ pub enum Step {
     Issue,
 }
 
-/// Whether the request needs a sign-in first: `Ok(Some(Step::Login))`, or
-/// `login_required` for `prompt=none`; `Ok(None)` when the session answers it.
+/// The first phase's answer.
+#[derive(Clone, Copy, Debug)]
+pub enum SignIn<'a> {
+    /// The user must sign in (again, or to the client's host): [`Step::Login`].
+    Needed,
+    /// The session answers the request; consent comes next.
+    Done(SessionFacts<'a>),
+}
+
+/// Whether the request needs a sign-in first, or the session answers it.
 ///
 /// # Errors
 /// `login_required` when a sign-in is needed and `prompt=none` forbids asking.
-pub fn sign_in_step(facts: &Facts<'_>) -> Result<Option<Step>, OAuthError> {
-    if !needs_sign_in(facts) {
-        return Ok(None);
-    }
-    if facts.request.prompt.none {
-        return Err(OAuthError::new(
+pub fn sign_in_step<'a>(facts: &Facts<'a>) -> Result<SignIn<'a>, OAuthError> {
+    match facts.session {
+        Some(session) if !needs_sign_in(facts, &session) => Ok(SignIn::Done(session)),
+        _ if facts.request.prompt.none => Err(OAuthError::new(
             ErrorCode::LoginRequired,
             "the user is not signed in",
-        ));
+        )),
+        _ => Ok(SignIn::Needed),
     }
-    Ok(Some(Step::Login))
 }
 
-fn needs_sign_in(facts: &Facts<'_>) -> bool {
-    let Some(session) = facts.session else {
-        return true;
-    };
+/// Whether the signed-in session does not answer the request.
+fn needs_sign_in(facts: &Facts<'_>, session: &SessionFacts<'_>) -> bool {
     let request = &facts.request;
     // A sign-in made for this very request answers its prompt=login and max_age. Times
     // are whole seconds, so comparing them could not tell a sign-in a moment ago from
@@ -174,8 +178,8 @@ pub fn consent_step(facts: &Facts<'_>, granted: &Scopes) -> Result<Step, OAuthEr
 /// `login_required` or `consent_required` for `prompt=none`.
 pub fn next_step(facts: &Facts<'_>, granted: &Scopes) -> Result<Step, OAuthError> {
     match sign_in_step(facts)? {
-        Some(step) => Ok(step),
-        None => consent_step(facts, granted),
+        SignIn::Needed => Ok(Step::Login),
+        SignIn::Done(_) => consent_step(facts, granted),
     }
 }
 
