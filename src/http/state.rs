@@ -5,8 +5,7 @@ use std::sync::Arc;
 use crate::authn::Authenticator;
 use crate::config::Config;
 use crate::domain::Clock;
-use crate::keys::KeyRing;
-use crate::keys::TokenIssuer;
+use crate::keys::{KeyRing, TokenIssuer};
 use crate::metrics::Metrics;
 use crate::store::Store;
 
