@@ -68,14 +68,6 @@ impl Client {
         self.client_type == ClientType::Public
     }
 
-    /// Whether the user must consent to this scope for this client. A first-party client
-    /// needs it for `offline_access` only: OpenID Connect Core §11 says the OP "MUST
-    /// always obtain consent" to a refresh token that outlives the session.
-    #[must_use]
-    pub fn needs_consent_to(&self, scope: &str) -> bool {
-        !self.skip_consent || scope == "offline_access"
-    }
-
     /// PKCE is mandatory for public clients whatever the setting says (RFC 9700 §2.1.1).
     #[must_use]
     pub fn pkce_required(&self) -> bool {

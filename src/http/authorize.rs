@@ -13,9 +13,10 @@ use super::pages;
 use super::session::{self, PendingAuthorization, SsoSession};
 use super::state::AppState;
 use crate::domain::secret::random_id;
-use crate::domain::{random_token, TokenHash};
+use crate::domain::{random_token, Scopes, TokenHash};
 use crate::oauth::authorize::{self, ResponseMode, ResponseTarget, UntrustedRequest};
-use crate::oauth::{ErrorCode, OAuthError};
+use crate::oauth::flow::{self, SignIn, Step};
+use crate::oauth::OAuthError;
 use crate::oidc::id_token;
 use crate::store::{CodeRecord, NewCode};
 
@@ -73,8 +74,9 @@ pub(super) fn expired_request() -> &'static str {
     "This sign-in request has expired or was already completed. Go back to the application and start again."
 }
 
-/// Decides what the request still needs — a sign-in, a consent, or nothing — and
-/// either shows that step or answers the client.
+/// Asks `oauth::flow` what the request still needs — a sign-in, a consent, or nothing —
+/// and either shows that step or answers the client. Only the reads and the answer
+/// are here; the rules are in the state machine.
 pub(super) async fn proceed(
     state: &AppState,
     session: &Session,
@@ -86,95 +88,82 @@ pub(super) async fn proceed(
         return Err(untrusted(UntrustedRequest::UnknownClient));
     };
     let sso = session::sso(session).await?;
-    if needs_login(state, sso.as_ref(), &pending, client.host_id.as_deref()) {
-        if request.prompt.none {
-            return respond(
-                state,
-                &target,
-                &Err(OAuthError::new(
-                    ErrorCode::LoginRequired,
-                    "the user is not signed in",
-                )),
-            );
-        }
-        session::save_pending(session, &pending).await?;
-        // The login form's CSRF token now, so the session is written once, not again
-        // when the form is shown.
-        session::csrf_token(session).await?;
-        return Ok(Redirect::to(&format!("/login?request_id={}", pending.id)).into_response());
-    }
-    let Some(sso) = sso else {
-        return Err(PageError::internal("signed-in session vanished"));
-    };
     let scopes = request.scopes();
-    let needing_consent: Vec<&str> = scopes
-        .iter()
-        .filter(|s| client.needs_consent_to(s))
-        .collect();
-    let consented = needing_consent.is_empty() || {
-        let granted = state
-            .store
-            .granted_scopes(&sso.user_id, &client.client_id)
-            .await?;
-        needing_consent.iter().all(|s| granted.contains(s))
+    // The hint was verified when the request arrived; it is verified again (keys may
+    // have rotated since) and, if it no longer verifies, counts as absent. Without a
+    // session there is nobody to compare it with, so no signature is checked.
+    let hint = sso
+        .as_ref()
+        .and(request.id_token_hint.as_deref())
+        .and_then(|h| id_token::verify_hint(&state.issuer, h).ok());
+    let facts = flow::Facts {
+        request: flow::RequestFacts {
+            id: &pending.id,
+            prompt: request.prompt,
+            max_age: request.max_age,
+            scopes: &scopes,
+            hint_subject: hint.as_ref().map(|h| h.sub.as_str()),
+        },
+        session: sso.as_ref().map(|s| flow::SessionFacts {
+            user_id: &s.user_id,
+            host_id: &s.host_id,
+            auth_time: s.auth_time,
+            for_request: s.for_request.as_deref(),
+        }),
+        client: flow::ClientFacts {
+            host_id: client.host_id.as_deref(),
+            skip_consent: client.skip_consent,
+        },
+        consented_for_request: request.prompt.consent
+            && session_consented_after(session, &pending).await?,
+        now: state.now(),
     };
-    // A consent given after this request arrived answers `prompt=consent`.
-    if !consented || (request.prompt.consent && !session_consented_after(session, &pending).await?)
-    {
-        if request.prompt.none {
-            return respond(
-                state,
-                &target,
-                &Err(OAuthError::new(
-                    ErrorCode::ConsentRequired,
-                    "the user has not consented",
-                )),
-            );
+    let step = match decide(state, &facts, &client.client_id).await? {
+        Ok(step) => step,
+        Err(e) => return respond(state, &target, &Err(e)),
+    };
+    match (step, &sso) {
+        (Step::Login, _) => {
+            session::save_pending(session, &pending).await?;
+            // The login form's CSRF token now, so the session is written once, not
+            // again when the form is shown.
+            session::csrf_token(session).await?;
+            Ok(Redirect::to(&format!("/login?request_id={}", pending.id)).into_response())
         }
-        session::save_pending(session, &pending).await?;
-        return Ok(Redirect::to(&format!("/consent?request_id={}", pending.id)).into_response());
+        (Step::Consent, _) => {
+            session::save_pending(session, &pending).await?;
+            Ok(Redirect::to(&format!("/consent?request_id={}", pending.id)).into_response())
+        }
+        (Step::Issue, Some(sso)) => {
+            let code = issue_code(state, sso, &pending).await?;
+            session::remove_pending(session, &pending.id).await?;
+            respond(state, &target, &Ok(code))
+        }
+        (Step::Issue, None) => Err(PageError::internal("signed-in session vanished")),
     }
-    let code = issue_code(state, &sso, &pending).await?;
-    session::remove_pending(session, &pending.id).await?;
-    respond(state, &target, &Ok(code))
 }
 
-/// Whether the user must (again) sign in for this request.
-fn needs_login(
+/// Runs the state machine, reading the scopes the user already granted the client only
+/// when it needs them (a first-party client's sign-in reads nothing).
+async fn decide(
     state: &AppState,
-    sso: Option<&SsoSession>,
-    pending: &PendingAuthorization,
-    client_host: Option<&str>,
-) -> bool {
-    let Some(sso) = sso else { return true };
-    let request = &pending.request;
-    // A sign-in made for this very request answers its prompt=login and max_age. Times
-    // are whole seconds, so comparing them could not tell a sign-in a moment ago from
-    // one made for this request.
-    let signed_in_for_this = sso.for_request.as_deref() == Some(pending.id.as_str());
-    if (request.prompt.login || request.prompt.select_account) && !signed_in_for_this {
-        return true;
-    }
-    // max_age (Core §3.1.2.1): the sign-in must be recent enough; 0 asks for a fresh
-    // one every time (as prompt=login).
-    if request
-        .max_age
-        .is_some_and(|max| !signed_in_for_this && (max == 0 || state.now() - sso.auth_time > max))
-    {
-        return true;
-    }
-    // The hint names another user than the one signed in.
-    if let Some(hint) = request
-        .id_token_hint
-        .as_deref()
-        .and_then(|h| id_token::verify_hint(&state.issuer, h).ok())
-    {
-        if hint.sub != sso.user_id {
-            return true;
-        }
-    }
-    // A client bound to a host needs a sign-in to that host.
-    client_host.is_some_and(|host| host != sso.host_id)
+    facts: &flow::Facts<'_>,
+    client_id: &str,
+) -> Result<Result<Step, OAuthError>, PageError> {
+    let signed_in = match flow::sign_in_step(facts) {
+        Ok(SignIn::Done(signed_in)) => signed_in,
+        Ok(SignIn::Needed) => return Ok(Ok(Step::Login)),
+        Err(e) => return Ok(Err(e)),
+    };
+    let granted = if flow::reads_granted_scopes(facts) {
+        state
+            .store
+            .granted_scopes(signed_in.user_id, client_id)
+            .await?
+    } else {
+        Scopes::default()
+    };
+    Ok(flow::consent_step(facts, &granted))
 }
 
 const CONSENTED: &str = "consented";

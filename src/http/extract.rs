@@ -1,5 +1,7 @@
-//! Extractors of the management API: the bearer token of a request (RFC 6750 §2.1)
-//! turned into the [`Principal`] it acts as. Rejections are [`V1Error`]s, so
+//! Bearer tokens at Tessera's resources (RFC 6750): the one reading of the
+//! `Authorization` header and the one verification (`oauth::bearer`) that `/userinfo`
+//! and the management API share, and the management API's extractor, which turns the
+//! token into the [`Principal`] it acts as. Rejections are [`V1Error`]s, so
 //! `http/error.rs` answers them (RFC 6750 §3: 401 with `WWW-Authenticate`, 403
 //! `insufficient_scope`).
 
@@ -7,7 +9,6 @@ use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap};
 use serde::de::DeserializeOwned;
-use serde_json::Value;
 
 use super::client_address::ClientAddress;
 use super::error::V1Error;
@@ -15,35 +16,40 @@ use super::state::AppState;
 use crate::domain::audit::AuditContext;
 use crate::domain::date::iso_date;
 use crate::domain::scope::API_SCOPE;
-use crate::domain::{Principal, Right, Scopes};
+use crate::domain::{Principal, Right};
+use crate::oauth::bearer::{self, AccessToken, BearerError};
 use crate::oauth::{ErrorCode, OAuthError};
 
 fn invalid_token(description: &str) -> V1Error {
     V1Error::Bearer(Some(OAuthError::new(ErrorCode::InvalidToken, description)))
 }
 
-/// The token of an `Authorization: Bearer` header. The API takes no token in a form
-/// body or query (RFC 6750 §2.2 and §2.3 are optional, and §2.3 leaks into logs).
-fn bearer_header(headers: &HeaderMap) -> Result<&str, V1Error> {
-    let value = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .ok_or(V1Error::Bearer(None))?;
-    match value.split_once(' ') {
-        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
-            let token = token.trim();
-            if token.is_empty() {
-                Err(V1Error::Bearer(None))
-            } else {
-                Ok(token)
-            }
-        }
-        _ => Err(V1Error::Bearer(None)),
+/// The token of the request's `Authorization: Bearer` header (RFC 6750 §2.1):
+/// `Ok(None)` without the header; a header that is not a bearer token, or not text, is
+/// no credential (`Missing`).
+///
+/// # Errors
+/// `Missing` for a header that carries no bearer token.
+pub(super) fn bearer_header(headers: &HeaderMap) -> Result<Option<&str>, BearerError> {
+    match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
+        Some(Ok(value)) => bearer::from_authorization(value).map(Some),
+        Some(Err(_)) => Err(BearerError::Missing),
+        None => Ok(None),
     }
 }
 
-fn claim<'a>(claims: &'a serde_json::Map<String, Value>, name: &str) -> Option<&'a str> {
-    claims.get(name).and_then(Value::as_str)
+/// Verifies a request's bearer token for a resource that needs `scope`: the one check
+/// `/userinfo` and the management API share (`oauth::bearer::verify` with this node's
+/// keys, revocation list and clock).
+///
+/// # Errors
+/// `invalid_token` or `insufficient_scope`.
+pub(super) fn verify_bearer(
+    state: &AppState,
+    token: &str,
+    scope: &str,
+) -> Result<AccessToken, BearerError> {
+    bearer::verify(&state.issuer, &state.revocations, token, scope, state.now())
 }
 
 /// A request's caller: the token is verified as `/userinfo` verifies it (signature,
@@ -56,31 +62,19 @@ impl FromRequestParts<AppState> for Principal {
     type Rejection = V1Error;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, V1Error> {
-        let token = bearer_header(&parts.headers)?;
-        let now = state.now();
-        let claims = state
-            .issuer
-            .verify_access_token(token, now)
-            .map_err(|_| invalid_token("the access token is invalid or expired"))?;
-        if state
-            .revocations
-            .contains(claim(&claims, "jti").unwrap_or_default())
-        {
-            return Err(invalid_token("the access token was revoked"));
-        }
-        let scopes = Scopes::parse(claim(&claims, "scope").unwrap_or_default()).unwrap_or_default();
-        if !scopes.contains(API_SCOPE) {
-            return Err(V1Error::Bearer(Some(OAuthError::new(
-                ErrorCode::InsufficientScope,
-                "the access token lacks the tessera:api scope",
-            ))));
-        }
-        let (Some(user_id), Some(host_id)) = (claim(&claims, "sub"), claim(&claims, "host")) else {
+        // The API takes no token in a form body or query (RFC 6750 §2.2 and §2.3 are
+        // optional, and §2.3 leaks into logs).
+        let rejected = |e: BearerError| V1Error::Bearer(e.into_error());
+        let token = bearer_header(&parts.headers)
+            .map_err(rejected)?
+            .ok_or(V1Error::Bearer(None))?;
+        let verified = verify_bearer(state, token, API_SCOPE).map_err(rejected)?;
+        let (Some(user_id), Some(host_id)) = (verified.claim("sub"), verified.claim("host")) else {
             return Err(invalid_token("the access token names no user and host"));
         };
         let standing = state
             .store
-            .standing(user_id, host_id, &iso_date(now))
+            .standing(user_id, host_id, &iso_date(state.now()))
             .await?
             .ok_or_else(|| invalid_token("the user no longer exists"))?;
         if standing.locked {
@@ -191,6 +185,8 @@ fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, V1Error> {
 
 #[cfg(test)]
 mod tests {
+    use axum::http::HeaderValue;
+
     use super::*;
 
     #[derive(Debug, serde::Deserialize)]
@@ -227,28 +223,24 @@ mod tests {
         assert_eq!(field_of("{}"), "body");
     }
 
-    fn headers(value: &str) -> HeaderMap {
+    fn headers(value: HeaderValue) -> HeaderMap {
         let mut h = HeaderMap::new();
-        h.insert(
-            header::AUTHORIZATION,
-            value.parse().unwrap_or_else(|_| unreachable!()),
-        );
+        h.insert(header::AUTHORIZATION, value);
         h
     }
 
     #[test]
-    fn only_a_bearer_header_with_a_token_is_taken() {
-        assert_eq!(bearer_header(&headers("Bearer abc")).ok(), Some("abc"));
-        assert_eq!(bearer_header(&headers("bearer  abc ")).ok(), Some("abc"));
-        for bad in ["Basic abc", "Bearer", "Bearer   ", "abc"] {
-            assert!(
-                matches!(bearer_header(&headers(bad)), Err(V1Error::Bearer(None))),
-                "{bad}"
-            );
-        }
+    fn a_bearer_header_gives_its_token_and_anything_else_none() {
+        let ok = headers(HeaderValue::from_static("Bearer abc"));
+        assert_eq!(bearer_header(&ok).ok(), Some(Some("abc")));
+        assert!(matches!(bearer_header(&HeaderMap::new()), Ok(None)));
+        let basic = headers(HeaderValue::from_static("Basic abc"));
+        assert!(matches!(bearer_header(&basic), Err(BearerError::Missing)));
+        let not_text =
+            headers(HeaderValue::from_bytes(b"Bearer \xff").unwrap_or_else(|_| unreachable!()));
         assert!(matches!(
-            bearer_header(&HeaderMap::new()),
-            Err(V1Error::Bearer(None))
+            bearer_header(&not_text),
+            Err(BearerError::Missing)
         ));
     }
 }

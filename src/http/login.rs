@@ -22,6 +22,8 @@ use super::{device, login_audit};
 use crate::authn::directory::Refusal;
 use crate::authn::{Attempt, Failure};
 use crate::domain::secret::random_id;
+use crate::oauth::flow::{self, HostChoice};
+use crate::store::Host;
 
 /// How long a verified password waits for the host choice.
 const HOST_CHOICE_TTL: i64 = 300;
@@ -206,19 +208,13 @@ async fn signed_in(
     (device_cookie, address): (Option<String>, IpAddr),
 ) -> Result<Response, PageError> {
     let user_id = authenticated.user_id;
-    // A client bound to a host admits its members only; otherwise every host of the user.
-    let hosts: Vec<_> = authenticated
-        .hosts
-        .into_iter()
-        .filter(|h| {
-            context
-                .client_host
-                .as_ref()
-                .is_none_or(|wanted| *wanted == h.host_id)
-        })
-        .collect();
-    let response = match hosts.as_slice() {
-        [] => {
+    let choice = flow::choose_host(
+        authenticated.hosts,
+        context.client_host.as_deref(),
+        |h: &Host| h.host_id.as_str(),
+    );
+    let response = match choice {
+        HostChoice::NotMember => {
             tracing::info!(%user_id, "sign-in refused: not a member of the client's host");
             let attempted = login_audit::Attempted {
                 address,
@@ -239,17 +235,16 @@ async fn signed_in(
                 },
             );
         }
-        [host] => {
-            let host_id = host.host_id.clone();
+        HostChoice::One(host) => {
             let signed = Signed {
                 user_id: user_id.clone(),
-                host_id,
+                host_id: host.host_id,
                 address,
                 client_id: context.client_id.clone(),
             };
             complete(state, session, signed, request_id).await?
         }
-        _ => {
+        HostChoice::Choose(hosts) => {
             let preauth = PreAuth {
                 client_id: context.client_id.clone(),
                 user_id: user_id.clone(),

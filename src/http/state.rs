@@ -5,9 +5,8 @@ use std::sync::Arc;
 use crate::authn::Authenticator;
 use crate::config::Config;
 use crate::domain::Clock;
-use crate::keys::KeyRing;
+use crate::keys::{KeyRing, TokenIssuer};
 use crate::metrics::Metrics;
-use crate::oauth::tokens::TokenIssuer;
 use crate::store::Store;
 
 /// The application state, one per node. Every request clones it (axum's `State`), so

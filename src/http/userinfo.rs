@@ -6,34 +6,24 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, Method};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::Value;
 
 use super::error::ApiError;
+use super::extract::{bearer_header, verify_bearer};
 use super::state::AppState;
 use crate::domain::date::iso_date;
-use crate::domain::{Scopes, SecurityProfile};
+use crate::domain::SecurityProfile;
+use crate::oauth::bearer::BearerError;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::oidc::userinfo;
 
-fn invalid_token(description: &str) -> ApiError {
-    ApiError::Bearer(Some(OAuthError::new(ErrorCode::InvalidToken, description)))
+fn rejected(e: BearerError) -> ApiError {
+    ApiError::Bearer(e.into_error())
 }
 
 /// The bearer token of a request: from the header, or from a POST form body. Two
 /// places at once is an error (RFC 6750 §2: "MUST NOT use more than one method").
 fn bearer_token(method: &Method, headers: &HeaderMap, body: &[u8]) -> Result<String, ApiError> {
-    let from_header = match headers.get(header::AUTHORIZATION).map(|v| v.to_str()) {
-        Some(Ok(v)) => match v.split_once(' ') {
-            Some((scheme, token))
-                if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() =>
-            {
-                Some(token.trim().to_owned())
-            }
-            _ => return Err(ApiError::Bearer(None)),
-        },
-        Some(Err(_)) => return Err(ApiError::Bearer(None)),
-        None => None,
-    };
+    let from_header = bearer_header(headers).map_err(rejected)?.map(str::to_owned);
     let is_form = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -61,48 +51,21 @@ pub async fn userinfo(
     body: Bytes,
 ) -> Result<Response, ApiError> {
     let token = bearer_token(&method, &headers, &body)?;
-    let now = state.now();
-    let claims = state
-        .issuer
-        .verify_access_token(&token, now)
-        .map_err(|_| invalid_token("the access token is invalid or expired"))?;
-    let jti = claims
-        .get("jti")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
-    if state.revocations.contains(jti) {
-        return Err(invalid_token("the access token was revoked"));
-    }
-    let scopes = Scopes::parse(
-        claims
-            .get("scope")
-            .and_then(Value::as_str)
-            .unwrap_or_default(),
-    )
-    .unwrap_or_default();
-    if !scopes.contains("openid") {
-        return Err(ApiError::Bearer(Some(OAuthError::new(
-            ErrorCode::InsufficientScope,
-            "the access token lacks the openid scope",
-        ))));
-    }
-    let sub = claims
-        .get("sub")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let verified = verify_bearer(&state, &token, "openid").map_err(rejected)?;
+    let sub = verified.claim("sub").unwrap_or_default();
     let Some(user) = state.store.find_user(sub).await? else {
-        return Err(invalid_token("the user no longer exists"));
+        return Err(ApiError::Bearer(Some(OAuthError::new(
+            ErrorCode::InvalidToken,
+            "the user no longer exists",
+        ))));
     };
-    let client_id = claims
-        .get("client_id")
-        .and_then(Value::as_str)
-        .unwrap_or_default();
+    let client_id = verified.claim("client_id").unwrap_or_default();
     let wants_profile = state
         .clients
         .get(&*state.store, client_id)
         .await?
         .is_some_and(|c| c.profile_in_id_token);
-    let profile: Option<SecurityProfile> = match claims.get("host").and_then(Value::as_str) {
+    let profile: Option<SecurityProfile> = match verified.claim("host") {
         Some(host) if wants_profile => Some(
             state
                 .store
@@ -111,7 +74,8 @@ pub async fn userinfo(
         ),
         _ => None,
     };
-    let mut response = Json(userinfo::claims(&user, &scopes, profile.as_ref())).into_response();
+    let mut response =
+        Json(userinfo::claims(&user, &verified.scopes, profile.as_ref())).into_response();
     response
         .headers_mut()
         .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));

@@ -13,6 +13,7 @@
 mod algorithm;
 mod at_rest;
 mod import;
+mod issuer;
 pub mod kek;
 mod ring;
 mod rotation;
@@ -20,6 +21,7 @@ mod rotation;
 pub use algorithm::{Algorithm, KeyError};
 pub use at_rest::{reseal, Reseal};
 pub use import::import_dir;
+pub use issuer::TokenIssuer;
 pub use kek::KeyEncryption;
 pub use ring::{KeyRing, Verified};
 pub use rotation::{ensure_ready, published, rotate, KeyState};

@@ -3,8 +3,10 @@
 //! storage only through the store traits.
 
 pub mod authorize;
+pub mod bearer;
 pub mod client_auth;
 pub mod error;
+pub mod flow;
 pub mod grant;
 pub mod pkce;
 pub mod revocation;

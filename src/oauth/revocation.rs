@@ -37,6 +37,14 @@ impl RevocationList {
         self.jtis.read().is_ok_and(|j| j.contains_key(jti))
     }
 
+    /// Marks a token revoked on this node only, as a sync would (tests only).
+    #[cfg(test)]
+    pub(crate) fn insert(&self, jti: &str, expires_at: i64) {
+        if let Ok(mut jtis) = self.jtis.write() {
+            jtis.insert(jti.to_owned(), expires_at);
+        }
+    }
+
     /// Reads the revocations made since the last sync, and forgets expired tokens.
     ///
     /// # Errors

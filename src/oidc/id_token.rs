@@ -7,8 +7,7 @@ use sha2::{Digest, Sha256, Sha512};
 
 use crate::domain::secret::random_id;
 use crate::domain::SecurityProfile;
-use crate::keys::{Algorithm, KeyError};
-use crate::oauth::tokens::TokenIssuer;
+use crate::keys::{Algorithm, KeyError, TokenIssuer};
 
 /// What an ID token says.
 #[derive(Debug)]

@@ -492,3 +492,45 @@ async fn oversized_parameters_are_refused_and_store_nothing() {
     assert!(response.headers().get("location").is_none());
     assert_eq!(session_rows(&app).await, before);
 }
+
+#[tokio::test]
+async fn prompt_none_answers_login_required_for_a_hint_naming_someone_else_or_an_old_sign_in() {
+    let app = spawn_app().await;
+    app.import(&format!(
+        "hosts:\n  - {{ host_id: elsewhere, domain: elsewhere.example, name: Elsewhere }}\n\
+         users:\n  - email: bob@elsewhere.example\n    user_type: C\n    password: \"{PASSWORD}\"\n    \
+         hosts: [{{ host: elsewhere, customer: {{ customer_id: c-2 }} }}]\n"
+    ))
+    .await
+    .unwrap();
+    let own = app.tokens().await["id_token"].as_str().unwrap().to_owned();
+    let bobs = app
+        .tokens_as(
+            &app.client_id,
+            &app.client_secret,
+            "bob@elsewhere.example",
+            PASSWORD,
+        )
+        .await["id_token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // Alice is signed in and has consented: her own hint gets a code at once.
+    let response = app
+        .get_authorize(&with(&app, &[("prompt", "none"), ("id_token_hint", &own)]))
+        .await;
+    assert!(query_of(&location(&response)).contains_key("code"));
+    // Bob's hint names someone else than the one signed in.
+    let q = redirected_error(
+        &app,
+        &with(&app, &[("prompt", "none"), ("id_token_hint", &bobs)]),
+    )
+    .await;
+    assert_eq!(q["error"], "login_required");
+    // A sign-in older than max_age is not enough either.
+    let q = redirected_error(&app, &with(&app, &[("prompt", "none"), ("max_age", "60")])).await;
+    assert!(q.contains_key("code"), "a sign-in a moment ago: {q:?}");
+    app.clock.advance(61);
+    let q = redirected_error(&app, &with(&app, &[("prompt", "none"), ("max_age", "60")])).await;
+    assert_eq!(q["error"], "login_required");
+}

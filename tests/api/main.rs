@@ -19,6 +19,7 @@ mod keys;
 mod limits;
 mod logout;
 mod metrics;
+mod migrations;
 mod nodes;
 mod operations;
 mod pages;

@@ -10,12 +10,13 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::revocation::RevocationList;
-use super::tokens::{AccessGrant, TokenIssuer};
+use super::tokens::AccessGrant;
 use super::{ErrorCode, GrantError, OAuthError};
 use crate::config::Config;
 use crate::domain::date::iso_date;
 use crate::domain::sealed;
 use crate::domain::{random_token, Client, Scopes, TokenHash};
+use crate::keys::TokenIssuer;
 use crate::oidc::id_token::{self, IdTokenClaims};
 use crate::store::{Consume, Issuance, NewFamily, RefreshRecord, Store, StoreError};
 
