@@ -22,6 +22,8 @@ const KEY_RELOAD: Duration = Duration::from_secs(60);
 const PURGE: Duration = Duration::from_secs(600);
 /// How often a node reads the access tokens revoked elsewhere.
 const REVOCATIONS: Duration = Duration::from_secs(1);
+/// How often the policy snapshots are checked against the hosts' policy versions.
+const POLICY_SYNC: Duration = Duration::from_secs(1);
 
 pub struct App {
     listener: TcpListener,
@@ -264,8 +266,14 @@ async fn maintain(state: AppState) {
     let mut keys_tick = tokio::time::interval(KEY_RELOAD);
     let mut purge_tick = tokio::time::interval(PURGE);
     let mut revocations_tick = tokio::time::interval(REVOCATIONS);
+    let mut policy_tick = tokio::time::interval(POLICY_SYNC);
     loop {
         tokio::select! {
+            _ = policy_tick.tick() => {
+                if let Err(e) = state.policy.sync(&*state.store).await {
+                    tracing::warn!(error = %e, "reading policy versions failed");
+                }
+            }
             _ = revocations_tick.tick() => {
                 if let Err(e) = state.revocations.sync(&*state.store, state.now()).await {
                     tracing::warn!(error = %e, "reading revoked tokens failed");

@@ -7,6 +7,11 @@ use std::collections::BTreeSet;
 /// `client_credentials`): the API acts with the rights of the user who signed in.
 pub const API_SCOPE: &str = "tessera:api";
 
+/// The scope a token needs to ask the policy decision endpoint
+/// (`/api/v1/access/evaluation`) for decisions in its host: a gateway's
+/// `client_credentials` token (its client bound to the host) or a user's.
+pub const AUTHZ_SCOPE: &str = "tessera:authz";
+
 /// A set of scope tokens, kept sorted so that equal sets have equal text.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Scopes(BTreeSet<String>);

@@ -94,6 +94,34 @@ impl FromRequestParts<AppState> for Principal {
     }
 }
 
+/// A caller of the policy decision endpoint: a token with `tessera:authz` naming the
+/// host it asks for (`host`: a gateway's `client_credentials` token, its client bound
+/// to the host, or a user's token). Decisions are read from memory, so this reads
+/// nothing from the database: the token's signature, lifetime and revocation decide.
+#[derive(Clone, Debug)]
+pub struct PolicyCaller {
+    pub host_id: String,
+}
+
+impl FromRequestParts<AppState> for PolicyCaller {
+    type Rejection = V1Error;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, V1Error> {
+        let rejected = |e: BearerError| V1Error::Bearer(e.into_error());
+        let token = bearer_header(&parts.headers)
+            .map_err(rejected)?
+            .ok_or(V1Error::Bearer(None))?;
+        let verified =
+            verify_bearer(state, token, crate::domain::scope::AUTHZ_SCOPE).map_err(rejected)?;
+        let host_id = verified
+            .claim("host")
+            .ok_or_else(|| invalid_token("the access token names no host"))?;
+        Ok(Self {
+            host_id: host_id.to_owned(),
+        })
+    }
+}
+
 /// A caller of the management API with what the audit trail records of their request:
 /// the principal, and an [`AuditContext`] naming them, the request id and the client
 /// address. Handlers that change something take this instead of a bare [`Principal`].
@@ -170,11 +198,18 @@ fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, V1Error> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let path = e.path().to_string();
-        let inner = e.into_inner();
-        V1Error::BadParameter {
-            field: if path == "." { "body".to_owned() } else { path },
-            message: inner.to_string(),
-        }
+        let message = e.into_inner().to_string();
+        // A missing field is reported at the object that lacks it: name the field.
+        let missing = message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next());
+        let field = match (path.as_str(), missing) {
+            (".", Some(name)) => name.to_owned(),
+            (".", None) => "body".to_owned(),
+            (_, Some(name)) => format!("{path}.{name}"),
+            (_, None) => path,
+        };
+        V1Error::BadParameter { field, message }
     })?;
     deserializer.end().map_err(|e| V1Error::BadParameter {
         field: "body".to_owned(),
@@ -220,7 +255,9 @@ mod tests {
         assert_eq!(field_of(r#"{"name": "a", "colour": 1}"#), "colour");
         assert_eq!(field_of(r#"{"name": "a"#), "name");
         assert_eq!(field_of(r#"{"name": "a"} trailing"#), "body");
-        assert_eq!(field_of("{}"), "body");
+        assert_eq!(field_of("{}"), "name");
+        assert_eq!(field_of(r#"{"name": "a", "inner": {}}"#), "inner.n");
+        assert_eq!(field_of("[]"), "body");
     }
 
     fn headers(value: HeaderValue) -> HeaderMap {

@@ -17,6 +17,7 @@ mod login_audit;
 mod logout;
 mod metrics;
 mod pages;
+mod policy_cache;
 mod request_id;
 mod revoke;
 mod session;

@@ -35,6 +35,8 @@ pub struct Shared {
     pub revocations: crate::oauth::revocation::RevocationList,
     /// Registered clients, cached briefly for the machine endpoints.
     pub clients: super::clients::ClientCache,
+    /// Each host's policy snapshot, for the decision endpoint.
+    pub policy: super::policy_cache::PolicyCache,
     /// The discovery document, serialised once at start.
     pub discovery: bytes::Bytes,
     /// This node's Prometheus metrics.
@@ -72,6 +74,7 @@ impl AppState {
             issuer,
             authenticator,
             clients: super::clients::ClientCache::default(),
+            policy: super::policy_cache::PolicyCache::default(),
             revocations: crate::oauth::revocation::RevocationList::default(),
             clock,
             discovery,

@@ -83,6 +83,27 @@ pub fn verify(
     scope: &str,
     now: i64,
 ) -> Result<AccessToken, BearerError> {
+    let token = verify_token(issuer, revocations, token, now)?;
+    if !token.scopes.contains(scope) {
+        return Err(BearerError::Refused(OAuthError::new(
+            ErrorCode::InsufficientScope,
+            format!("the access token lacks the {scope} scope"),
+        )));
+    }
+    Ok(token)
+}
+
+/// Verifies an access token whatever its scopes: ours, unexpired and not revoked on
+/// this node (the subject of a policy decision, given by its token).
+///
+/// # Errors
+/// `invalid_token` (invalid, expired or revoked).
+pub fn verify_token(
+    issuer: &TokenIssuer,
+    revocations: &RevocationList,
+    token: &str,
+    now: i64,
+) -> Result<AccessToken, BearerError> {
     let claims = issuer
         .verify_access_token(token, now)
         .map_err(|_| invalid_token("the access token is invalid or expired"))?;
@@ -100,12 +121,6 @@ pub fn verify(
             .unwrap_or_default(),
     )
     .unwrap_or_default();
-    if !scopes.contains(scope) {
-        return Err(BearerError::Refused(OAuthError::new(
-            ErrorCode::InsufficientScope,
-            format!("the access token lacks the {scope} scope"),
-        )));
-    }
     Ok(AccessToken { claims, scopes })
 }
 

@@ -14,6 +14,7 @@ pub const SCOPES_SUPPORTED: &[&str] = &[
     "phone",
     "offline_access",
     crate::domain::scope::API_SCOPE,
+    crate::domain::scope::AUTHZ_SCOPE,
 ];
 
 /// The metadata document for `issuer` (no trailing slash) signing with `alg`.

@@ -154,6 +154,18 @@ impl SqlStore {
         for host_id in &recompute {
             recompute_positions(&mut tx, host_id).await?;
         }
+        if changed > 0 {
+            // Every host the document touched has its policy snapshots reloaded.
+            let touched: BTreeSet<&str> = doc
+                .hosts
+                .iter()
+                .map(|h| h.host_id.as_str())
+                .chain(links.iter().map(|(_, host_id, _)| host_id.as_str()))
+                .collect();
+            for host_id in touched {
+                super::policy::bump_policy(&mut tx, host_id).await?;
+            }
+        }
         tx.commit().await?;
         Ok(ImportReport { changed })
     }

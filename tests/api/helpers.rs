@@ -205,7 +205,7 @@ pub fn client(client_id: &str, client_type: ClientType, secret: Option<&Secret>)
         post_logout_redirect_uris: vec![RedirectUri::parse(LOGOUT_URI).expect("uri")],
         grant_types: grants.iter().map(|g| (*g).to_owned()).collect(),
         allowed_scopes: Scopes::parse(
-            "openid profile email address phone offline_access api:read api:write tessera:api",
+            "openid profile email address phone offline_access api:read api:write tessera:api tessera:authz",
         )
         .expect("scopes"),
         require_pkce: true,

@@ -4,6 +4,7 @@
 
 mod helpers;
 
+mod access;
 mod admin_api;
 mod admin_status;
 mod at_rest;
