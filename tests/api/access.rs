@@ -12,7 +12,7 @@ use crate::helpers::{TestApp, PASSWORD};
 
 /// Endpoints and the four kinds of permission in host `acme`, written as rows (the
 /// catalog has no import section for them).
-async fn seed_permissions(app: &TestApp) {
+pub(crate) async fn seed_permissions(app: &TestApp) {
     sqlx::any::install_default_drivers();
     let mut db = <sqlx::AnyConnection as sqlx::Connection>::connect(&app.state.config.database_url)
         .await
@@ -42,7 +42,7 @@ async fn seed_permissions(app: &TestApp) {
 
 /// A gateway's token: `client_credentials` with `tessera:authz`, its client bound to
 /// acme.
-async fn gateway_token(app: &TestApp, host: &str) -> String {
+pub(crate) async fn gateway_token(app: &TestApp, host: &str) -> String {
     let (id, secret) = app.client_for_host(Some(host), false).await;
     let basic = format!("Basic {}", STANDARD.encode(format!("{id}:{secret}")));
     let response = app

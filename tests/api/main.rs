@@ -15,6 +15,7 @@ mod directory;
 mod discovery;
 mod faults;
 mod flow;
+mod gateway;
 mod key_storage;
 mod keys;
 mod limits;
