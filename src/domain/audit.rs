@@ -22,6 +22,8 @@ pub enum Via {
     SignIn,
     /// Tessera itself: key rotation, directory provisioning, the retention purge.
     System,
+    /// An OAuth client at the token, revocation or introspection endpoint.
+    Client,
 }
 
 impl Via {
@@ -33,22 +35,25 @@ impl Via {
             Self::Import => "import",
             Self::SignIn => "sign_in",
             Self::System => "system",
+            Self::Client => "client",
         }
     }
 
     /// The channel named by [`Via::as_str`].
     #[must_use]
     pub fn parse(s: &str) -> Option<Self> {
-        [
-            Self::Api,
-            Self::Cli,
-            Self::Import,
-            Self::SignIn,
-            Self::System,
-        ]
-        .into_iter()
-        .find(|v| v.as_str() == s)
+        Self::ALL.into_iter().find(|v| v.as_str() == s)
     }
+
+    /// Every channel.
+    pub const ALL: [Via; 6] = [
+        Self::Api,
+        Self::Cli,
+        Self::Import,
+        Self::SignIn,
+        Self::System,
+        Self::Client,
+    ];
 }
 
 /// Who acts, through what, in which request. Built once per request (or command) and
@@ -95,6 +100,17 @@ impl AuditContext {
         Self {
             actor_name: operator,
             via: Some(Via::Import),
+            ..Self::default()
+        }
+    }
+
+    /// An OAuth client, authenticated at one of the machine endpoints.
+    #[must_use]
+    pub fn client(client_id: &str, request_id: Option<String>) -> Self {
+        Self {
+            actor_name: Some(client_id.to_owned()),
+            via: Some(Via::Client),
+            request_id,
             ..Self::default()
         }
     }
@@ -222,7 +238,7 @@ mod tests {
 
     #[test]
     fn a_channel_reads_back_from_its_name() {
-        for via in [Via::Api, Via::Cli, Via::Import, Via::SignIn, Via::System] {
+        for via in Via::ALL {
             assert_eq!(Via::parse(via.as_str()), Some(via));
         }
         assert_eq!(Via::parse("web"), None);

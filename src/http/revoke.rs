@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::error::ApiError;
 use super::state::AppState;
 use super::token::{authenticate_client, read_form};
+use crate::domain::audit::{actions, AuditContext, AuditEvent};
 use crate::domain::TokenHash;
 use crate::oauth::OAuthError;
 
@@ -35,6 +36,9 @@ pub async fn post_revoke(
                 .revocations
                 .revoke_token(&*state.store, jti, exp, now)
                 .await?;
+            let host = claims.get("host").and_then(Value::as_str);
+            let event = revoked(host, "access_token", jti);
+            record(&state, &client.client_id, &event).await?;
         }
     } else if let Some(status) = state
         .store
@@ -46,7 +50,29 @@ pub async fn post_revoke(
                 .revocations
                 .revoke_family(&*state.store, &status.record.family_id, now)
                 .await?;
+            let host = status.record.host_id.as_deref();
+            let event = revoked(host, "token_family", &status.record.family_id);
+            record(&state, &client.client_id, &event).await?;
         }
     }
     Ok(StatusCode::OK)
+}
+
+/// The audit entry of a revocation: the token's host, what was revoked (an access
+/// token by its `jti`, or a refresh token's whole family), never the token.
+fn revoked(host: Option<&str>, kind: &str, id: &str) -> AuditEvent {
+    let event = AuditEvent::new(actions::TOKEN_REVOKED).target(kind, id);
+    match host {
+        Some(h) => event.host(h),
+        None => event,
+    }
+}
+
+async fn record(state: &AppState, client_id: &str, event: &AuditEvent) -> Result<(), ApiError> {
+    let context = AuditContext::client(client_id, super::request_id::current());
+    state
+        .store
+        .record_audit(&context, event, state.now())
+        .await?;
+    Ok(())
 }

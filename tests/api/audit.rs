@@ -214,3 +214,45 @@ async fn entries_as_admin(app: &TestApp, query: &str) -> Vec<Value> {
         .unwrap()
         .clone()
 }
+
+#[tokio::test]
+async fn revocations_are_in_the_trail_without_the_tokens() {
+    use base64::Engine as _;
+    let app = app_with_two_hosts().await;
+    let (client_id, secret) = app.client_for_host(Some("acme"), false).await;
+    let tokens = app
+        .tokens_with_scope(
+            &client_id,
+            &secret,
+            "user@acme.example",
+            PASSWORD,
+            "openid offline_access",
+        )
+        .await;
+    let access = tokens["access_token"].as_str().unwrap();
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"))
+    );
+    for token in [access, refresh] {
+        let r = app
+            .post_form_as("/revoke", &[("token", token)], Some(&basic))
+            .await;
+        assert_eq!(r.status(), StatusCode::OK);
+    }
+    let page = entries(&app, "action=token.revoked").await;
+    let revoked = page["entries"].as_array().unwrap();
+    let kinds: Vec<&str> = revoked
+        .iter()
+        .map(|e| e["target_kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(kinds, ["token_family", "access_token"], "{revoked:?}");
+    for e in revoked {
+        assert_eq!(e["via"], "client");
+        assert_eq!(e["actor_name"], client_id.as_str());
+        assert_eq!(e["host_id"], "acme");
+    }
+    let text = page.to_string();
+    assert!(!text.contains(access) && !text.contains(refresh));
+}
