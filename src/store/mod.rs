@@ -6,6 +6,8 @@
 //! so the numbering and the order must agree). Single use is enforced inside one
 //! statement (`UPDATE … WHERE used_at IS NULL RETURNING …`), never read-then-write.
 
+mod accounts;
+mod assignment_rows;
 mod audit;
 mod clients;
 mod consent;
@@ -379,6 +381,14 @@ pub(crate) fn on_unique(what: &'static str) -> impl FnOnce(sqlx::Error) -> Store
     move |e| match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
         _ => StoreError::Database(e),
+    }
+}
+
+/// `on_unique` for an error already in the store's type (a writer's, in `accounts`).
+pub(crate) fn unique_as(what: &'static str) -> impl FnOnce(StoreError) -> StoreError {
+    move |e| match e {
+        StoreError::Database(e) => on_unique(what)(e),
+        other => other,
     }
 }
 

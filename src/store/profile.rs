@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 
-use super::{SqlStore, StoreError, StoreResult};
+use super::{accounts, SqlStore, StoreError, StoreResult};
 use crate::domain::SecurityProfile;
 
 /// The profile of a user in a host, on a day, as rows of (kind, name, value), one query
@@ -154,23 +154,24 @@ impl ProfileStore for SqlStore {
             )));
         }
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE employee_t SET manager_id = $1 WHERE host_id = $2 AND employee_id = $3",
+        let exists: Option<(String,)> = sqlx::query_as(
+            "SELECT employee_id FROM employee_t WHERE host_id = $1 AND employee_id = $2",
         )
-        .bind(manager_id)
         .bind(host_id)
         .bind(employee_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                StoreError::NotFound("manager")
-            }
-            _ => StoreError::Database(e),
-        })?;
-        if done.rows_affected() == 0 {
+        .fetch_optional(&mut *tx)
+        .await?;
+        if exists.is_none() {
             return Err(StoreError::NotFound("employee"));
         }
+        accounts::set_manager(&mut tx, host_id, employee_id, manager_id)
+            .await
+            .map_err(|e| match &e {
+                StoreError::Database(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                    StoreError::NotFound("manager")
+                }
+                _ => e,
+            })?;
         recompute_positions(&mut tx, host_id).await?;
         tx.commit().await?;
         Ok(())
