@@ -8,9 +8,9 @@ use std::collections::{BTreeSet, HashMap};
 
 use sqlx::AnyConnection;
 
-use super::profile::{position_id, recompute_positions, upsert_own_position};
 use super::accounts::{self, EmployeeValues, UserValues};
 use super::assignment_rows::{self, Assigned};
+use super::profile::{position_id, recompute_positions, upsert_own_position};
 use super::users::check_user_type;
 use super::{flag, join_lines, SqlStore, StoreError, StoreResult};
 use crate::domain::import::{ClientDoc, Document, HostDoc, MembershipDoc, UserDoc};
@@ -101,8 +101,7 @@ impl SqlStore {
         for (entry, host_id, m) in &links {
             if let Some(e) = &m.employee {
                 let target = e.manager_id.as_deref();
-                let written =
-                    accounts::set_manager(&mut tx, host_id, &e.employee_id, target).await;
+                let written = accounts::set_manager(&mut tx, host_id, &e.employee_id, target).await;
                 let missing = || {
                     format!(
                         "manager {:?} is not an employee of this host",

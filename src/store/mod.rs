@@ -22,6 +22,7 @@ mod profile;
 mod readiness;
 mod sessions;
 mod throttle;
+mod user_admin;
 mod user_status;
 mod users;
 
@@ -35,6 +36,7 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
+pub use assignment_rows::Assigned;
 pub use audit::{AuditEntry, AuditPage, AuditQuery, AuditStore};
 pub use clients::ClientStore;
 pub use consent::ConsentStore;
@@ -46,10 +48,11 @@ pub use grants::{
 pub use hosts::{Host, HostStore, NewHost};
 pub use import::ImportReport;
 pub use keys::{KeyRecord, KeyStore};
-pub use members::{Member, MemberPage, MemberQuery, MemberStore, Standing, UserStatus};
+pub use members::{Member, MemberPage, MemberQuery, MemberStore, RoleFilter, Standing, UserStatus};
 pub use profile::ProfileStore;
 pub use sessions::SessionRows;
 pub use throttle::{PolicyOverride, ThrottleStore};
+pub use user_admin::{EmployeeRecord, MemberChange, NewMember, Removal, UserAdminStore};
 pub use user_status::{StatusChange, UserStatusStore};
 pub use users::{NewUser, UserCredentials, UserStore};
 
@@ -116,6 +119,7 @@ pub trait Store:
     + ProfileStore
     + SessionRows
     + ThrottleStore
+    + UserAdminStore
     + UserStatusStore
     + UserStore
 {

@@ -167,7 +167,9 @@ impl ProfileStore for SqlStore {
         accounts::set_manager(&mut tx, host_id, employee_id, manager_id)
             .await
             .map_err(|e| match &e {
-                StoreError::Database(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                StoreError::Database(sqlx::Error::Database(db))
+                    if db.is_foreign_key_violation() =>
+                {
                     StoreError::NotFound("manager")
                 }
                 _ => e,

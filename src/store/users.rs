@@ -129,7 +129,9 @@ impl UserStore for SqlStore {
         accounts::join_host(&mut tx, host_id, &user.user_id, now)
             .await
             .map_err(|e| match &e {
-                StoreError::Database(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
+                StoreError::Database(sqlx::Error::Database(db))
+                    if db.is_foreign_key_violation() =>
+                {
                     StoreError::NotFound("host")
                 }
                 _ => e,

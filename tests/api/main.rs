@@ -6,6 +6,7 @@ mod helpers;
 
 mod admin_api;
 mod admin_status;
+mod admin_users;
 mod at_rest;
 mod audit;
 mod authorize;

@@ -7,6 +7,7 @@
 mod audit;
 mod me;
 mod query;
+mod user_admin;
 mod users;
 
 use axum::http::{header, HeaderValue, Method};
@@ -81,7 +82,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(get_openapi))
         .merge(audit::router())
         .merge(me::router())
-        .merge(users::router());
+        .merge(users::router())
+        .merge(user_admin::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(PREFIX, resources)
         .split_for_parts()
