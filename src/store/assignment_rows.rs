@@ -73,9 +73,9 @@ pub(super) async fn upsert_dated(
         .rows_affected())
 }
 
-/// Inserts a new role or group assignment from `source`; a row of the same start
-/// already there is a unique violation for the caller to name (or, with
-/// `ignore_existing`, left as it is).
+/// Inserts a new role or group assignment from `source`. A row of the same start
+/// already there is left as it is for a directory (a local row of that start wins),
+/// and is a unique violation for the caller to name otherwise.
 pub(super) async fn insert_dated(
     conn: &mut AnyConnection,
     kind: Assigned,
@@ -84,10 +84,9 @@ pub(super) async fn insert_dated(
     user_id: &str,
     (start, end): (&str, Option<&str>),
     source: Source,
-    ignore_existing: bool,
 ) -> StoreResult<u64> {
     let (assignment, _, id_col, _) = kind.tables();
-    let tail = if ignore_existing {
+    let tail = if source == Source::Directory {
         " ON CONFLICT DO NOTHING"
     } else {
         ""

@@ -97,7 +97,6 @@ impl DirectoryStore for SqlStore {
                         &user_id,
                         (SINCE_EVER, None),
                         Source::Directory,
-                        true,
                     )
                     .await?;
                 }

@@ -8,6 +8,7 @@
 
 mod accounts;
 mod assignment_rows;
+mod assignments;
 mod audit;
 mod clients;
 mod consent;
@@ -37,6 +38,9 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 pub use assignment_rows::Assigned;
+pub use assignments::{
+    Assignment, AssignmentKind, AssignmentStore, Definition, Ending, NewAssignment,
+};
 pub use audit::{AuditEntry, AuditPage, AuditQuery, AuditStore};
 pub use clients::ClientStore;
 pub use consent::ConsentStore;
@@ -108,7 +112,8 @@ impl Backend {
 /// Everything the rest of Tessera needs from the database.
 #[async_trait]
 pub trait Store:
-    AuditStore
+    AssignmentStore
+    + AuditStore
     + ClientStore
     + ConsentStore
     + DirectoryStore

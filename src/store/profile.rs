@@ -301,6 +301,45 @@ pub(crate) async fn upsert_own_position(
     Ok(done.rows_affected() > 0)
 }
 
+/// Ends an employee's own position in effect on `today` so that `yesterday` is its
+/// last day; one planned to start later, which never took effect, is deleted. Answers
+/// the rows changed. The caller rebuilds the inherited positions.
+pub(crate) async fn end_own_position(
+    conn: &mut AnyConnection,
+    host_id: &str,
+    employee_id: &str,
+    position_id: &str,
+    today: &str,
+    yesterday: &str,
+) -> StoreResult<u64> {
+    let ended = sqlx::query(
+        "UPDATE employee_position_t SET end_date = $1 WHERE host_id = $2 AND employee_id = $3 \
+         AND position_id = $4 AND position_type = 'P' AND start_date <= $5 \
+         AND (end_date IS NULL OR end_date >= $6)",
+    )
+    .bind(yesterday)
+    .bind(host_id)
+    .bind(employee_id)
+    .bind(position_id)
+    .bind(today)
+    .bind(today)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let planned = sqlx::query(
+        "DELETE FROM employee_position_t WHERE host_id = $1 AND employee_id = $2 \
+         AND position_id = $3 AND position_type = 'P' AND start_date > $4",
+    )
+    .bind(host_id)
+    .bind(employee_id)
+    .bind(position_id)
+    .bind(today)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(ended + planned)
+}
+
 /// Rebuilds the inherited positions of a host from its own ones: a position with
 /// `inherit_to_ancestor` held by an employee is also held by their manager (D); one with
 /// `inherit_to_sibling` by every other employee with the same manager (S). Inheritance

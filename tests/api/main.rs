@@ -5,6 +5,7 @@
 mod helpers;
 
 mod admin_api;
+mod admin_assignments;
 mod admin_status;
 mod admin_users;
 mod at_rest;

@@ -4,6 +4,7 @@
 //! the router and `GET /api/v1/openapi.json` come from the same declarations and no
 //! route can be served undocumented.
 
+mod assignments;
 mod audit;
 mod me;
 mod query;
@@ -80,6 +81,7 @@ async fn get_openapi(Extension(OpenApiJson(json)): Extension<OpenApiJson>) -> Re
 fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let resources = OpenApiRouter::new()
         .routes(routes!(get_openapi))
+        .merge(assignments::router())
         .merge(audit::router())
         .merge(me::router())
         .merge(users::router())

@@ -4,11 +4,16 @@
 //! aggregate's one writer. The audit trail records the facts below, never a password
 //! or its hash.
 
+mod records;
+
 use async_trait::async_trait;
 use serde::Serialize;
 use sqlx::AnyConnection;
 
-use super::accounts::{self, EmployeeValues, ProfileChange, UserValues};
+pub(super) use records::employee_of;
+use records::{add_customer, customer_of, set_manager_checked, write_employee};
+
+use super::accounts::{self, ProfileChange, UserValues};
 use super::guard::{keep_an_admin, lock_host};
 use super::members::{member_in, Member};
 use super::users::check_user_type;
@@ -303,39 +308,6 @@ async fn read_member(
         .ok_or(StoreError::NotFound("user"))
 }
 
-pub(super) async fn employee_of(
-    conn: &mut AnyConnection,
-    host_id: &str,
-    user_id: &str,
-) -> StoreResult<Option<EmployeeRecord>> {
-    let row: Option<(String, Option<String>, Option<String>)> = sqlx::query_as(
-        "SELECT employee_id, title, manager_id FROM employee_t WHERE host_id = $1 AND user_id = $2",
-    )
-    .bind(host_id)
-    .bind(user_id)
-    .fetch_optional(&mut *conn)
-    .await?;
-    Ok(row.map(|(employee_id, title, manager_id)| EmployeeRecord {
-        employee_id,
-        title,
-        manager_id,
-    }))
-}
-
-async fn customer_of(
-    conn: &mut AnyConnection,
-    host_id: &str,
-    user_id: &str,
-) -> StoreResult<Option<String>> {
-    let row: Option<(String,)> =
-        sqlx::query_as("SELECT customer_id FROM customer_t WHERE host_id = $1 AND user_id = $2")
-            .bind(host_id)
-            .bind(user_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    Ok(row.map(|(id,)| id))
-}
-
 async fn facts(conn: &mut AnyConnection, host_id: &str, m: &Member) -> StoreResult<MemberFacts> {
     let u = &m.user;
     let c = &u.contact;
@@ -360,83 +332,4 @@ async fn facts(conn: &mut AnyConnection, host_id: &str, m: &Member) -> StoreResu
         employee: employee_of(conn, host_id, &u.user_id).await?,
         customer_id: customer_of(conn, host_id, &u.user_id).await?,
     })
-}
-
-/// A new employee record: its id must be free in the host (an upsert would take over
-/// another's record), and its manager an employee of the host.
-async fn write_employee(
-    conn: &mut AnyConnection,
-    host_id: &str,
-    user_id: &str,
-    e: &EmployeeRecord,
-    now: i64,
-) -> StoreResult<()> {
-    let taken: Option<(String,)> =
-        sqlx::query_as("SELECT user_id FROM employee_t WHERE host_id = $1 AND employee_id = $2")
-            .bind(host_id)
-            .bind(&e.employee_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if taken.is_some() {
-        return Err(StoreError::Conflict("an employee with this employee_id"));
-    }
-    let values = EmployeeValues {
-        host_id,
-        employee_id: &e.employee_id,
-        user_id,
-        title: e.title.as_deref(),
-        hire_date: None,
-    };
-    accounts::upsert_employee(conn, &values, now).await?;
-    if e.manager_id.is_some() {
-        set_manager_checked(conn, host_id, &e.employee_id, e.manager_id.as_deref()).await?;
-    }
-    Ok(())
-}
-
-async fn add_customer(
-    conn: &mut AnyConnection,
-    host_id: &str,
-    customer_id: &str,
-    user_id: &str,
-    now: i64,
-) -> StoreResult<()> {
-    let taken: Option<(String,)> =
-        sqlx::query_as("SELECT user_id FROM customer_t WHERE host_id = $1 AND customer_id = $2")
-            .bind(host_id)
-            .bind(customer_id)
-            .fetch_optional(&mut *conn)
-            .await?;
-    if taken.is_some() {
-        return Err(StoreError::Conflict("a customer with this customer_id"));
-    }
-    accounts::upsert_customer(conn, host_id, customer_id, user_id, now).await?;
-    Ok(())
-}
-
-/// Sets a manager who must be another employee of the host, then rebuilds the
-/// inherited positions (they follow the reporting line).
-async fn set_manager_checked(
-    conn: &mut AnyConnection,
-    host_id: &str,
-    employee_id: &str,
-    manager_id: Option<&str>,
-) -> StoreResult<()> {
-    if manager_id == Some(employee_id) {
-        return Err(StoreError::Invalid(
-            "manager_id: an employee cannot be their own manager".into(),
-        ));
-    }
-    let changed = accounts::set_manager(conn, host_id, employee_id, manager_id)
-        .await
-        .map_err(|e| match &e {
-            StoreError::Database(sqlx::Error::Database(db)) if db.is_foreign_key_violation() => {
-                StoreError::Invalid("manager_id: not an employee of this host".into())
-            }
-            _ => e,
-        })?;
-    if changed > 0 {
-        super::profile::recompute_positions(conn, host_id).await?;
-    }
-    Ok(())
 }
