@@ -5,8 +5,8 @@
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 
-use crate::admin_api::{app_with_two_hosts, json, user_id};
-use crate::helpers::{TestApp, PASSWORD};
+use crate::admin_api::{app_with_two_hosts, json, two_hosts, user_id};
+use crate::helpers::{spawn_app_with, TestApp, Workspace, PASSWORD};
 
 /// The audit entries matching `query`, newest first, as acme's admin reads them.
 pub(crate) async fn audit_of(app: &TestApp, query: &str) -> Vec<Value> {
@@ -422,4 +422,77 @@ async fn the_openapi_document_lists_the_user_writes() {
         assert!(item[method].is_object(), "{method}: {item}");
     }
     assert!(doc["paths"]["/api/v1/users"]["post"].is_object());
+}
+
+#[tokio::test]
+async fn the_cli_adds_and_lists_users_in_the_apis_shape() {
+    let cli = Workspace::new().await;
+    let database_url = cli.database_url.clone();
+    let app = spawn_app_with(|c| c.database_url = database_url).await;
+    app.import(&two_hosts()).await.unwrap();
+    let out = cli
+        .tessera(&[
+            "user",
+            "add",
+            "--email",
+            "cli@acme.example",
+            "--host",
+            "acme.example",
+            "--user-type",
+            "E",
+            "--employee-id",
+            "e-50",
+            "--verified",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut added: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let password = added
+        .as_object_mut()
+        .unwrap()
+        .remove("generated_password")
+        .unwrap();
+    assert!(password.as_str().unwrap().len() >= 43);
+    let id = added["id"].as_str().unwrap().to_owned();
+    let admin = app.api_as("admin@acme.example", "acme").await;
+    let api = json(admin.get_user(&id).await, StatusCode::OK).await;
+    assert_eq!(added, api);
+    assert_eq!(added["verified"], true);
+
+    let out = cli
+        .tessera(&["user", "list", "--host", "acme", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let listed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let page = json(admin.list_users("limit=200").await, StatusCode::OK).await;
+    assert_eq!(listed["users"], page["users"]);
+
+    let entries = audit_of(&app, &format!("action=user.created&target={id}")).await;
+    assert_eq!(entries[0]["via"], "cli");
+    assert_eq!(entries[0]["after"]["employee"]["employee_id"], "e-50");
+    // A customer id goes to the host's customer record; a duplicate is refused.
+    let args = [
+        "user",
+        "add",
+        "--email",
+        "c2@acme.example",
+        "--host",
+        "acme",
+        "--customer-id",
+        "c-1",
+    ];
+    let out = cli.tessera(&args).output().unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("already exists"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -15,7 +15,7 @@ use utoipa_axum::routes;
 use super::query::bad;
 use super::users::UserResponse;
 use crate::domain::date::iso_date;
-use crate::domain::input::{self, FieldError, MAX_NAME};
+use crate::domain::input::{self, FieldError, MAX_NAME, MIN_PASSWORD};
 use crate::domain::secret::random_id;
 use crate::domain::{authorize, authorize_account_change, Action, Contact, Refusal, UserTypeModel};
 use crate::http::error::V1Error;
@@ -23,8 +23,6 @@ use crate::http::extract::{ApiJson, Caller};
 use crate::http::state::AppState;
 use crate::store::{EmployeeRecord, MemberChange, NewMember};
 
-/// The shortest password accepted.
-pub(crate) const MIN_PASSWORD: usize = 8;
 /// The longest password accepted: hashing cost grows with it.
 const MAX_PASSWORD: usize = 1024;
 /// The longest language tag (RFC 5646 §4.4.1 advises 35).
