@@ -430,3 +430,58 @@ async fn the_openapi_document_lists_the_assignment_routes() {
         assert!(one["delete"].is_object(), "{kind}");
     }
 }
+
+#[tokio::test]
+async fn a_role_given_through_the_api_outlives_the_next_directory_sign_in() {
+    use crate::directory::{ad, env, AD_HOST};
+    let Some(env) = env() else { return };
+    let settings = vec![ad(&env, vec![env.ad_url.clone()])];
+    let app = crate::helpers::spawn_app_with(move |c| c.directories = settings).await;
+    let (client_id, secret) = app.client_for_host(Some("corp"), false).await;
+    let sign_in = |scope: &'static str| {
+        let (app, client_id, secret, password) = (&app, &client_id, &secret, &env.password);
+        async move {
+            app.tokens_with_scope(client_id, secret, "alice", password, scope)
+                .await
+        }
+    };
+    let tokens = sign_in("openid tessera:api").await;
+    app.import(&format!(
+        "hosts:\n  - {{host_id: corp, domain: {AD_HOST}, name: Host {AD_HOST}, roles: [{{name: auditor}}]}}\n"
+    ))
+    .await
+    .unwrap();
+    let alice = user_id(&app, "alice@corp.example.com").await;
+    // The directory made her the host's admin; she gives herself a local role.
+    let api = app.api(Some(tokens["access_token"].as_str().unwrap().to_owned()));
+    json(
+        api.post(&path(&alice, "roles"), &json!({"role": "auditor"}))
+            .await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let tokens = sign_in("openid").await;
+    let claims = app
+        .state
+        .issuer
+        .verify_access_token(tokens["access_token"].as_str().unwrap(), app.state.now())
+        .unwrap();
+    assert_eq!(claims["role"], "admin auditor");
+    let roles = json(api.get(&path(&alice, "roles")).await, StatusCode::OK).await;
+    let sources: Vec<(String, String)> = assignments(&roles)
+        .iter()
+        .map(|r| {
+            (
+                r["name"].as_str().unwrap().to_owned(),
+                r["source"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        sources,
+        [
+            ("admin".to_owned(), "directory".to_owned()),
+            ("auditor".to_owned(), "local".to_owned())
+        ]
+    );
+}
