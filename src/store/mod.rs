@@ -37,7 +37,6 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
-pub use assignment_rows::Assigned;
 pub use assignments::{
     Assignment, AssignmentKind, AssignmentStore, Definition, Ending, NewAssignment,
 };

@@ -388,3 +388,45 @@ async fn delete_user(
         .await?;
     Ok(StatusCode::NO_CONTENT)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body(json: &str) -> UpdateUserRequest {
+        serde_json::from_str(json).unwrap_or_else(|e| panic!("{json}: {e}"))
+    }
+
+    #[test]
+    fn a_field_left_out_is_kept_and_null_clears_it() {
+        let b = body(r#"{"first_name": null, "last_name": "Lee"}"#);
+        assert_eq!(b.first_name, Some(None));
+        assert_eq!(b.last_name, Some(Some("Lee".into())));
+        assert_eq!(b.username, None);
+    }
+
+    #[test]
+    fn contact_facts_merge_over_the_stored_ones_and_are_checked() {
+        let current = Contact {
+            city: Some("Oslo".into()),
+            country: Some("NO".into()),
+            ..Contact::default()
+        };
+        assert_eq!(merged_contact(&body("{}"), &current), Ok(None));
+        let merged = merged_contact(&body(r#"{"city": null, "post_code": "0150"}"#), &current)
+            .unwrap_or_else(|e| panic!("{e}"))
+            .unwrap_or_default();
+        assert_eq!(merged.city, None);
+        assert_eq!(merged.country.as_deref(), Some("NO"));
+        assert_eq!(merged.post_code.as_deref(), Some("0150"));
+        let refused = merged_contact(&body(r#"{"birthday": "1990-13-01"}"#), &current);
+        assert_eq!(refused.map_err(|e| e.field), Err("birthday".to_owned()));
+    }
+
+    #[test]
+    fn passwords_are_bounded() {
+        assert!(password("seven77").is_err());
+        assert!(password("eight888").is_ok());
+        assert!(password(&"x".repeat(1025)).is_err());
+    }
+}
