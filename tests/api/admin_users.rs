@@ -496,3 +496,39 @@ async fn the_cli_adds_and_lists_users_in_the_apis_shape() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[tokio::test]
+async fn a_manager_of_others_cannot_be_deleted_until_they_report_elsewhere() {
+    let app = app_with_two_hosts().await;
+    let admin = app.api_as("admin@acme.example", "acme").await;
+    let body = json!({"email": "rep@acme.example", "user_type": "E", "employee_id": "e-20", "manager_id": "e-1"});
+    let report = json(
+        admin.post("/api/v1/users", &body).await,
+        StatusCode::CREATED,
+    )
+    .await;
+    let max = user_id(&app, "manager@acme.example").await;
+    let refused = json(
+        admin.delete(&format!("/api/v1/users/{max}")).await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        refused["message"].as_str().unwrap().contains("manages"),
+        "{refused}"
+    );
+    json(admin.get_user(&max).await, StatusCode::OK).await;
+    let rep = report["id"].as_str().unwrap();
+    json(
+        admin
+            .patch(
+                &format!("/api/v1/users/{rep}"),
+                &json!({"manager_id": null}),
+            )
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    let done = admin.delete(&format!("/api/v1/users/{max}")).await;
+    assert_eq!(done.status(), StatusCode::NO_CONTENT);
+}
