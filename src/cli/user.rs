@@ -1,16 +1,23 @@
-//! `tessera user add|list|set-password|set-system-admin|unlock`. Passwords are never taken as arguments (they
+//! `tessera user add|list|set-password|set-system-admin|unlock`. `user add` creates the
+//! user through the same store function as `POST /api/v1/users`, audited as the CLI. Passwords are never taken as arguments (they
 //! would show in `ps` and shell history): they come from standard input, or a random
 //! one is generated and printed.
 
 use clap::Subcommand;
 
-use super::{now, print_table, read_stdin_line};
+use serde_json::{json, Value};
+
+use super::{now, print_json, print_table, read_stdin_line};
 use crate::authn::hash_password;
 use crate::config::Config;
+use crate::domain::input::MIN_PASSWORD;
 use crate::domain::secret::random_id;
 use crate::domain::throttle::{normalise_login, Party};
-use crate::domain::Secret;
-use crate::store::{HostStore, NewUser, SqlStore, ThrottleStore, UserStore};
+use crate::domain::{Secret, User};
+use crate::store::{
+    EmployeeRecord, HostStore, Member, MemberQuery, MemberStore, NewMember, SqlStore,
+    ThrottleStore, UserAdminStore, UserStore,
+};
 
 #[derive(Debug, Subcommand)]
 pub enum UserCommand {
@@ -38,12 +45,30 @@ pub enum UserCommand {
         /// generating one.
         #[arg(long)]
         password_stdin: bool,
+        /// A customer's id in the host (`customer_t`).
+        #[arg(long, conflicts_with = "employee_id")]
+        customer_id: Option<String>,
+        /// An employee's id in the host (`employee_t`); needed for user type E.
+        #[arg(long)]
+        employee_id: Option<String>,
+        /// Mark the email address verified.
+        #[arg(long)]
+        verified: bool,
+        /// Print the user as the management API shows them (`POST /api/v1/users`),
+        /// with `generated_password` when one was generated.
+        #[arg(long)]
+        json: bool,
     },
     /// List users.
     List {
         /// Only the users of this host (id or domain).
         #[arg(long)]
         host: Option<String>,
+        /// Print `{"users": [...]}` in the management API's shape (`GET
+        /// /api/v1/users`); without `--host`, users carry no `active` (it is a
+        /// membership's).
+        #[arg(long)]
+        json: bool,
     },
     /// Set a user's password.
     SetPassword {
@@ -101,8 +126,13 @@ pub async fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
             last_name,
             user_type,
             password_stdin,
+            customer_id,
+            employee_id,
+            verified,
+            json,
         } => {
-            anyhow::ensure!(email.contains('@'), "{email:?} is not an email address");
+            let email = crate::domain::input::email("email", &email)
+                .map_err(|e| anyhow::anyhow!("--{e}"))?;
             let host = store
                 .find_host(&host)
                 .await?
@@ -113,30 +143,50 @@ pub async fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
                 host.domain,
                 host.user_type_model
             );
+            let employee = match (user_type.as_str(), employee_id) {
+                ("E", Some(employee_id)) => Some(EmployeeRecord {
+                    employee_id,
+                    ..EmployeeRecord::default()
+                }),
+                ("E", None) => anyhow::bail!("an employee (E) needs --employee-id"),
+                (_, Some(_)) => anyhow::bail!("--employee-id is for employees (E) only"),
+                (_, None) => None,
+            };
             let (secret, generated) = password(password_stdin)?;
-            let user_id = random_id();
-            store
-                .create_user(
-                    &NewUser {
-                        user_id: user_id.clone(),
-                        email,
-                        username,
-                        password_hash: Some(hash_password(secret.expose())?),
-                        first_name,
-                        last_name,
-                        user_type: Some(user_type),
-                        verified: false,
-                    },
-                    &host.host_id,
-                    now(),
-                )
+            anyhow::ensure!(
+                secret.expose().chars().count() >= MIN_PASSWORD,
+                "the password must be at least {MIN_PASSWORD} characters"
+            );
+            let new = NewMember {
+                user_id: random_id(),
+                email,
+                username,
+                password_hash: Some(hash_password(secret.expose())?),
+                first_name,
+                last_name,
+                language: "en".to_owned(),
+                user_type,
+                verified,
+                employee,
+                customer_id,
+            };
+            let member = store
+                .add_member(&host.host_id, &new, &super::audit_context(), now())
                 .await?;
-            out!("user_id:  {user_id}")?;
-            if generated {
-                out!("password: {}", secret.expose())?;
+            if json {
+                let mut value = member_json(&member);
+                if generated {
+                    value["generated_password"] = secret.expose().into();
+                }
+                print_json(&value)?;
+            } else {
+                out!("user_id:  {}", member.user.user_id)?;
+                if generated {
+                    out!("password: {}", secret.expose())?;
+                }
             }
         }
-        UserCommand::List { host } => {
+        UserCommand::List { host, json } => {
             let host_id = match host {
                 Some(h) => Some(
                     store
@@ -147,6 +197,22 @@ pub async fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
                 ),
                 None => None,
             };
+            if json {
+                let users = match &host_id {
+                    Some(h) => all_members(&store, h)
+                        .await?
+                        .iter()
+                        .map(member_json)
+                        .collect(),
+                    None => store
+                        .list_users(None)
+                        .await?
+                        .iter()
+                        .map(account_json)
+                        .collect::<Vec<_>>(),
+                };
+                return print_json(&json!({ "users": users }));
+            }
             let rows: Vec<Vec<String>> = store
                 .list_users(host_id.as_deref())
                 .await?
@@ -205,6 +271,55 @@ pub async fn run(config: &Config, cmd: UserCommand) -> anyhow::Result<()> {
         UserCommand::Unlock { user } => unlock(&store, &user).await?,
     }
     Ok(())
+}
+
+/// Every member of a host, page by page (the store pages by email).
+async fn all_members(store: &SqlStore, host_id: &str) -> anyhow::Result<Vec<Member>> {
+    let mut all = Vec::new();
+    let mut query = MemberQuery {
+        limit: 200,
+        ..MemberQuery::default()
+    };
+    loop {
+        let page = store.list_members(host_id, &query).await?;
+        all.extend(page.users);
+        match page.next {
+            Some(next) => query.after = Some(next),
+            None => return Ok(all),
+        }
+    }
+}
+
+/// A user without a host: the API's shape less the membership's `active`.
+fn account_json(u: &User) -> Value {
+    json!({
+        "id": u.user_id,
+        "email": u.email,
+        "username": u.username,
+        "first_name": u.first_name,
+        "last_name": u.last_name,
+        "user_type": u.user_type,
+        "verified": u.verified,
+        "locked": u.locked,
+        "language": u.language,
+        "status": if u.locked { "locked" } else { "active" },
+    })
+}
+
+/// A member in the management API's shape (`UserResponse` of `/api/v1/users`); the
+/// CLI test compares the two.
+fn member_json(m: &Member) -> Value {
+    let mut value = account_json(&m.user);
+    value["active"] = m.active.into();
+    value["status"] = if m.user.locked {
+        "locked"
+    } else if m.active {
+        "active"
+    } else {
+        "inactive"
+    }
+    .into();
+    value
 }
 
 async fn unlock(store: &SqlStore, login: &str) -> anyhow::Result<()> {

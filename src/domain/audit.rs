@@ -217,6 +217,14 @@ pub mod actions {
     pub const USER_DELETED: &str = "user.deleted";
     pub const USER_SYSTEM_ADMIN_CHANGED: &str = "user.system_admin_changed";
     pub const USER_UNLOCKED: &str = "user.throttle_cleared";
+    pub const USER_ROLE_ADDED: &str = "user.role_added";
+    pub const USER_ROLE_ENDED: &str = "user.role_ended";
+    pub const USER_GROUP_ADDED: &str = "user.group_added";
+    pub const USER_GROUP_ENDED: &str = "user.group_ended";
+    pub const USER_ATTRIBUTE_ADDED: &str = "user.attribute_added";
+    pub const USER_ATTRIBUTE_ENDED: &str = "user.attribute_ended";
+    pub const USER_POSITION_ADDED: &str = "user.position_added";
+    pub const USER_POSITION_ENDED: &str = "user.position_ended";
     pub const HOST_CREATED: &str = "host.created";
     pub const HOST_UPDATED: &str = "host.updated";
     pub const CLIENT_CREATED: &str = "client.created";

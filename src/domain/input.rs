@@ -26,6 +26,8 @@ impl FieldError {
 pub const MAX_NAME: usize = 200;
 /// The longest free text (a description) accepted.
 pub const MAX_TEXT: usize = 2000;
+/// The shortest password accepted (the API's and the CLI's).
+pub const MIN_PASSWORD: usize = 8;
 /// The longest email address (RFC 5321 §4.5.3.1.3 limits a path to 256 octets, so an
 /// address to 254).
 pub const MAX_EMAIL: usize = 254;

@@ -162,6 +162,9 @@ pub enum V1Error {
     /// A value that reads but breaks a rule (an over-long name, an invalid email, dates
     /// out of order): 422, naming the field.
     Invalid(crate::domain::input::FieldError),
+    /// A failure of ours outside the store (password hashing): logged, answered 500
+    /// without detail.
+    Internal(String),
 }
 
 impl From<crate::domain::input::FieldError> for V1Error {
@@ -226,6 +229,14 @@ impl IntoResponse for V1Error {
                 no_store((StatusCode::UNPROCESSABLE_ENTITY, axum::Json(body)).into_response())
             }
             Self::Store(e) => store_error(e),
+            Self::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                v1_body(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    "server_error",
+                    "internal error",
+                )
+            }
         }
     }
 }

@@ -6,6 +6,8 @@
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 
+use super::accounts::{self, EmployeeValues, UserValues};
+use super::assignment_rows::{self, Assigned, Source};
 use super::profile::recompute_positions;
 use super::users::check_user_type;
 use super::{SqlStore, StoreError, StoreResult};
@@ -62,26 +64,12 @@ impl DirectoryStore for SqlStore {
             now,
         )
         .await?;
-        for (assignment, definition, id_col, name_col, names) in [
-            (
-                "role_user_t",
-                "role_t",
-                "role_id",
-                "role_name",
-                request.roles,
-            ),
-            (
-                "group_user_t",
-                "group_t",
-                "group_id",
-                "group_name",
-                request.groups,
-            ),
+        for (kind, names) in [
+            (Assigned::Role, request.roles),
+            (Assigned::Group, request.groups),
         ] {
-            sqlx::query(&format!("DELETE FROM {assignment} WHERE host_id = $1 AND user_id = $2 AND source = 'directory'"))
-                .bind(host)
-                .bind(user_id.as_str())
-                .execute(&mut *tx)
+            let (_, definition, id_col, name_col) = kind.tables();
+            assignment_rows::delete_from_source(&mut tx, kind, host, &user_id, Source::Directory)
                 .await?;
             for name in names {
                 // A mapped role or group that the host does not define yet is created.
@@ -93,17 +81,25 @@ impl DirectoryStore for SqlStore {
                 .bind(name.as_str())
                 .execute(&mut *tx)
                 .await?;
-                sqlx::query(&format!(
-                    "INSERT INTO {assignment} (host_id, {id_col}, user_id, start_date, source) \
-                     SELECT host_id, {id_col}, $1, $2, 'directory' FROM {definition} \
-                     WHERE host_id = $3 AND {name_col} = $4 ON CONFLICT DO NOTHING"
+                let found: Option<(String,)> = sqlx::query_as(&format!(
+                    "SELECT {id_col} FROM {definition} WHERE host_id = $1 AND {name_col} = $2"
                 ))
-                .bind(user_id.as_str())
-                .bind(SINCE_EVER)
                 .bind(host)
                 .bind(name.as_str())
-                .execute(&mut *tx)
+                .fetch_optional(&mut *tx)
                 .await?;
+                if let Some((id,)) = found {
+                    assignment_rows::insert_dated(
+                        &mut tx,
+                        kind,
+                        host,
+                        &id,
+                        &user_id,
+                        (SINCE_EVER, None),
+                        Source::Directory,
+                    )
+                    .await?;
+                }
             }
         }
         if manager_changed {
@@ -157,43 +153,39 @@ async fn upsert_person(
                 }
                 None => {
                     let id = random_id();
-                    sqlx::query(
-                        "INSERT INTO user_t (user_id, email, first_name, last_name, user_type, verified, \
-                         created_at, updated_at) VALUES ($1, $2, $3, $4, 'E', 1, $5, $6)",
-                    )
-                    .bind(id.as_str())
-                    .bind(email.as_str())
-                    .bind(facts.first_name.as_deref())
-                    .bind(facts.last_name.as_deref())
-                    .bind(now)
-                    .bind(now)
-                    .execute(&mut *conn)
-                    .await?;
+                    let values = UserValues {
+                        user_id: &id,
+                        email: &email,
+                        username: None,
+                        password_hash: None,
+                        language: "en",
+                        first_name: facts.first_name.as_deref(),
+                        last_name: facts.last_name.as_deref(),
+                        user_type: Some("E"),
+                        verified: true,
+                        locked: false,
+                    };
+                    accounts::insert_user(conn, &values, now).await?;
                     id
                 }
             }
         }
     };
     // The directory is the source of truth for its employees' names and email.
-    sqlx::query(
-        "UPDATE user_t SET email = $1, first_name = $2, last_name = $3, updated_at = $4 WHERE user_id = $5 \
-         AND (email IS DISTINCT FROM $6 OR first_name IS DISTINCT FROM $7 OR last_name IS DISTINCT FROM $8)",
+    accounts::set_directory_names(
+        conn,
+        &user_id,
+        &email,
+        facts.first_name.as_deref(),
+        facts.last_name.as_deref(),
+        now,
     )
-    .bind(email.as_str())
-    .bind(facts.first_name.as_deref())
-    .bind(facts.last_name.as_deref())
-    .bind(now)
-    .bind(user_id.as_str())
-    .bind(email.as_str())
-    .bind(facts.first_name.as_deref())
-    .bind(facts.last_name.as_deref())
-    .execute(&mut *conn)
     .await
     .map_err(|e| match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => {
+        StoreError::Database(sqlx::Error::Database(db)) if db.is_unique_violation() => {
             StoreError::Invalid(format!("{email} already belongs to another user"))
         }
-        _ => StoreError::Database(e),
+        _ => e,
     })?;
     let member: Option<(String,)> =
         sqlx::query_as("SELECT user_id FROM user_host_t WHERE host_id = $1 AND user_id = $2")
@@ -203,38 +195,20 @@ async fn upsert_person(
             .await?;
     if member.is_none() {
         check_user_type(conn, host_id, Some("E")).await?;
-        sqlx::query("INSERT INTO user_host_t (host_id, user_id, created_at) VALUES ($1, $2, $3)")
-            .bind(host_id)
-            .bind(user_id.as_str())
-            .bind(now)
-            .execute(&mut *conn)
-            .await?;
+        accounts::join_host(conn, host_id, &user_id, now).await?;
     }
-    sqlx::query(
-        "INSERT INTO employee_t (host_id, employee_id, user_id, title, created_at) VALUES ($1, $2, $3, $4, $5) \
-         ON CONFLICT (host_id, employee_id) DO UPDATE SET title = excluded.title \
-         WHERE employee_t.title IS DISTINCT FROM excluded.title",
-    )
-    .bind(host_id)
-    .bind(facts.employee_id.as_str())
-    .bind(user_id.as_str())
-    .bind(facts.title.as_deref())
-    .bind(now)
-    .execute(&mut *conn)
-    .await?;
+    let employee = EmployeeValues {
+        host_id,
+        employee_id: &facts.employee_id,
+        user_id: &user_id,
+        title: facts.title.as_deref(),
+        hire_date: None,
+    };
+    accounts::upsert_employee(conn, &employee, now).await?;
     let mut manager_changed = false;
     if let Some(manager_id) = manager {
-        let done = sqlx::query(
-            "UPDATE employee_t SET manager_id = $1 WHERE host_id = $2 AND employee_id = $3 \
-             AND manager_id IS DISTINCT FROM $4",
-        )
-        .bind(manager_id)
-        .bind(host_id)
-        .bind(facts.employee_id.as_str())
-        .bind(manager_id)
-        .execute(&mut *conn)
-        .await?;
-        manager_changed = done.rows_affected() > 0;
+        manager_changed =
+            accounts::set_manager(conn, host_id, &facts.employee_id, manager_id).await? > 0;
     }
     Ok((user_id, manager_changed))
 }

@@ -8,8 +8,10 @@ use std::collections::{BTreeSet, HashMap};
 
 use sqlx::AnyConnection;
 
+use super::accounts::{self, EmployeeValues, UserValues};
+use super::assignment_rows::{self, Assigned};
 use super::profile::{position_id, recompute_positions, upsert_own_position};
-use super::users::{check_user_type, write_contact};
+use super::users::check_user_type;
 use super::{flag, join_lines, SqlStore, StoreError, StoreResult};
 use crate::domain::import::{ClientDoc, Document, HostDoc, MembershipDoc, UserDoc};
 use crate::domain::secret::random_id;
@@ -99,50 +101,29 @@ impl SqlStore {
         for (entry, host_id, m) in &links {
             if let Some(e) = &m.employee {
                 let target = e.manager_id.as_deref();
-                let sql = "UPDATE employee_t SET manager_id = $1 WHERE host_id = $2 AND employee_id = $3 \
-                           AND manager_id IS DISTINCT FROM $4";
+                let written = accounts::set_manager(&mut tx, host_id, &e.employee_id, target).await;
                 let missing = || {
                     format!(
                         "manager {:?} is not an employee of this host",
                         target.unwrap_or_default()
                     )
                 };
-                if link(
-                    &mut tx,
-                    entry,
-                    sql,
-                    host_id,
-                    &e.employee_id,
-                    target,
-                    missing,
-                )
-                .await?
-                {
+                if linked(entry, written, missing)? {
                     recompute.insert(host_id.clone());
                     changed += 1;
                 }
             }
             if let Some(c) = &m.customer {
                 let target = c.referral_id.as_deref();
-                let sql = "UPDATE customer_t SET referral_id = $1 WHERE host_id = $2 AND customer_id = $3 \
-                           AND referral_id IS DISTINCT FROM $4";
+                let written =
+                    accounts::set_referral(&mut tx, host_id, &c.customer_id, target).await;
                 let missing = || {
                     format!(
                         "referral {:?} is not a customer of this host",
                         target.unwrap_or_default()
                     )
                 };
-                if link(
-                    &mut tx,
-                    entry,
-                    sql,
-                    host_id,
-                    &c.customer_id,
-                    target,
-                    missing,
-                )
-                .await?
-                {
+                if linked(entry, written, missing)? {
                     changed += 1;
                 }
             }
@@ -171,24 +152,15 @@ impl SqlStore {
     }
 }
 
-/// Points a record at another of the same host (an employee at their manager, a
-/// customer at their referrer) with `sql`; returns whether it changed. A target that
-/// does not exist is an error naming the entry.
-async fn link(
-    conn: &mut AnyConnection,
+/// The outcome of pointing a record at another of the same host (an employee at their
+/// manager, a customer at their referrer): whether it changed. A target that does not
+/// exist is an error naming the entry.
+fn linked(
     entry: &str,
-    sql: &'static str,
-    host_id: &str,
-    key: &str,
-    target: Option<&str>,
+    written: StoreResult<u64>,
     missing: impl FnOnce() -> String,
 ) -> StoreResult<bool> {
-    let query = sqlx::query(sql)
-        .bind(target)
-        .bind(host_id)
-        .bind(key)
-        .bind(target);
-    match run(conn, query).await {
+    match written {
         Ok(n) => Ok(n > 0),
         Err(StoreError::Database(sqlx::Error::Database(db))) if db.is_foreign_key_violation() => {
             Err(StoreError::Invalid(format!("{entry}: {}", missing())))
@@ -314,65 +286,27 @@ async fn import_user(
         (None, None) => random_id(),
     };
     let language = u.language.as_deref().unwrap_or("en");
+    let values = UserValues {
+        user_id: &user_id,
+        email: &u.email,
+        username: u.username.as_deref(),
+        password_hash,
+        language,
+        first_name: u.first_name.as_deref(),
+        last_name: u.last_name.as_deref(),
+        user_type: Some(&u.user_type),
+        verified: u.verified,
+        locked: u.locked,
+    };
     if existing.is_none() {
-        *changed += run(
-            conn,
-            sqlx::query(
-                "INSERT INTO user_t (user_id, email, username, password, language, first_name, last_name, \
-                 user_type, verified, locked, created_at, updated_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
-            )
-            .bind(user_id.as_str())
-            .bind(u.email.as_str())
-            .bind(u.username.as_deref())
-            .bind(password_hash)
-            .bind(language)
-            .bind(u.first_name.as_deref())
-            .bind(u.last_name.as_deref())
-            .bind(u.user_type.as_str())
-            .bind(flag(u.verified))
-            .bind(flag(u.locked))
-            .bind(now)
-            .bind(now),
-        )
-        .await?;
+        *changed += accounts::insert_user(conn, &values, now).await?;
         // Counted with the insert: the row is new either way.
-        write_contact(conn, &user_id, &u.contact(), now).await?;
+        accounts::write_contact(conn, &user_id, &u.contact(), now).await?;
         import_system_admin(conn, &user_id, u.system_admin, now).await?;
         return Ok(user_id);
     }
-    *changed += run(
-        conn,
-        sqlx::query(
-            "UPDATE user_t SET username = $1, language = $2, first_name = $3, last_name = $4, user_type = $5, \
-             verified = $6, locked = $7, password = COALESCE($8, password), updated_at = $9 \
-             WHERE user_id = $10 AND (username IS DISTINCT FROM $11 OR language IS DISTINCT FROM $12 \
-             OR first_name IS DISTINCT FROM $13 OR last_name IS DISTINCT FROM $14 \
-             OR user_type IS DISTINCT FROM $15 OR verified IS DISTINCT FROM $16 OR locked IS DISTINCT FROM $17 \
-             OR ($18 IS NOT NULL AND password IS DISTINCT FROM $19))",
-        )
-        .bind(u.username.as_deref())
-        .bind(language)
-        .bind(u.first_name.as_deref())
-        .bind(u.last_name.as_deref())
-        .bind(u.user_type.as_str())
-        .bind(flag(u.verified))
-        .bind(flag(u.locked))
-        .bind(password_hash)
-        .bind(now)
-        .bind(user_id.as_str())
-        .bind(u.username.as_deref())
-        .bind(language)
-        .bind(u.first_name.as_deref())
-        .bind(u.last_name.as_deref())
-        .bind(u.user_type.as_str())
-        .bind(flag(u.verified))
-        .bind(flag(u.locked))
-        .bind(password_hash)
-        .bind(password_hash),
-    )
-    .await?;
-    *changed += write_contact(conn, &user_id, &u.contact(), now).await?;
+    *changed += accounts::replace_user(conn, &values, now).await?;
+    *changed += accounts::write_contact(conn, &user_id, &u.contact(), now).await?;
     *changed += import_system_admin(conn, &user_id, u.system_admin, now).await?;
     Ok(user_id)
 }
@@ -389,18 +323,7 @@ async fn import_system_admin(
     let Some(on) = system_admin else {
         return Ok(0);
     };
-    run(
-        conn,
-        sqlx::query(
-            "UPDATE user_t SET system_admin = $1, updated_at = $2 \
-             WHERE user_id = $3 AND system_admin <> $4",
-        )
-        .bind(flag(on))
-        .bind(now)
-        .bind(user_id)
-        .bind(flag(on)),
-    )
-    .await
+    accounts::set_system_admin(conn, user_id, on, now).await
 }
 
 async fn import_client(conn: &mut AnyConnection, c: &ClientDoc, now: i64) -> StoreResult<u64> {
@@ -492,90 +415,48 @@ async fn import_membership(
     now: i64,
 ) -> StoreResult<u64> {
     check_user_type(conn, host_id, Some(&u.user_type)).await?;
-    let mut changed = run(
-        conn,
-        sqlx::query("INSERT INTO user_host_t (host_id, user_id, created_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING")
-            .bind(host_id)
-            .bind(user_id)
-            .bind(now),
-    )
-    .await?;
+    let mut changed = accounts::join_host(conn, host_id, user_id, now).await?;
     if let Some(e) = &m.employee {
-        changed += run(
-            conn,
-            sqlx::query(
-                "INSERT INTO employee_t (host_id, employee_id, user_id, title, hire_date, created_at) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (host_id, employee_id) DO UPDATE \
-                 SET user_id = excluded.user_id, title = excluded.title, hire_date = excluded.hire_date \
-                 WHERE employee_t.user_id IS DISTINCT FROM excluded.user_id \
-                    OR employee_t.title IS DISTINCT FROM excluded.title \
-                    OR employee_t.hire_date IS DISTINCT FROM excluded.hire_date",
-            )
-            .bind(host_id)
-            .bind(e.employee_id.as_str())
-            .bind(user_id)
-            .bind(e.title.as_deref())
-            .bind(e.hire_date.as_deref())
-            .bind(now),
-        )
-        .await?;
+        let employee = EmployeeValues {
+            host_id,
+            employee_id: &e.employee_id,
+            user_id,
+            title: e.title.as_deref(),
+            hire_date: Some(e.hire_date.as_deref()),
+        };
+        changed += accounts::upsert_employee(conn, &employee, now).await?;
     }
     if let Some(c) = &m.customer {
-        changed += run(
-            conn,
-            sqlx::query(
-                "INSERT INTO customer_t (host_id, customer_id, user_id, created_at) VALUES ($1, $2, $3, $4) \
-                 ON CONFLICT (host_id, customer_id) DO UPDATE SET user_id = excluded.user_id \
-                 WHERE customer_t.user_id IS DISTINCT FROM excluded.user_id",
-            )
-            .bind(host_id)
-            .bind(c.customer_id.as_str())
-            .bind(user_id)
-            .bind(now),
-        )
-        .await?;
+        changed += accounts::upsert_customer(conn, host_id, &c.customer_id, user_id, now).await?;
     }
-    for (table, assignment, id_col, list) in [
-        ("role_t", "role_user_t", "role_id", &m.roles),
-        ("group_t", "group_user_t", "group_id", &m.groups),
+    for (table, kind, list) in [
+        ("role_t", Assigned::Role, &m.roles),
+        ("group_t", Assigned::Group, &m.groups),
     ] {
-        let sql = format!(
-            "INSERT INTO {assignment} (host_id, {id_col}, user_id, start_date, end_date) VALUES ($1, $2, $3, $4, $5) \
-             ON CONFLICT (host_id, {id_col}, user_id, start_date) DO UPDATE SET end_date = excluded.end_date \
-             WHERE {assignment}.end_date IS DISTINCT FROM excluded.end_date"
-        );
         for a in list {
             let (name, start, end) = a.dated().map_err(StoreError::Invalid)?;
             let id = id_by_name(conn, table, host_id, &name).await?;
-            changed += run(
+            changed += assignment_rows::upsert_dated(
                 conn,
-                sqlx::query(&sql)
-                    .bind(host_id)
-                    .bind(id.as_str())
-                    .bind(user_id)
-                    .bind(start.as_str())
-                    .bind(end.as_deref()),
+                kind,
+                host_id,
+                &id,
+                user_id,
+                &start,
+                end.as_deref(),
             )
             .await?;
         }
     }
     for (name, value, start, end) in m.attributes.values().map_err(StoreError::Invalid)? {
         let id = id_by_name(conn, "attribute_t", host_id, &name).await?;
-        changed += run(
+        changed += assignment_rows::upsert_attribute(
             conn,
-            sqlx::query(
-                "INSERT INTO attribute_user_t (host_id, attribute_id, user_id, attribute_value, start_date, end_date) \
-                 VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (host_id, attribute_id, user_id, start_date) DO UPDATE \
-                 SET attribute_value = excluded.attribute_value, end_date = excluded.end_date \
-                 WHERE attribute_user_t.attribute_value IS DISTINCT FROM excluded.attribute_value \
-                    OR attribute_user_t.end_date IS DISTINCT FROM excluded.end_date",
-            )
-            .bind(host_id)
-            .bind(id.as_str())
-            .bind(user_id)
-            .bind(value.as_str())
-            .bind(start.as_str())
-            .bind(end.as_deref()),
+            host_id,
+            &id,
+            user_id,
+            &value,
+            (&start, end.as_deref()),
         )
         .await?;
     }

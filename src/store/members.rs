@@ -58,7 +58,7 @@ impl From<MemberRow> for Member {
 fn members_sql() -> String {
     format!(
         "SELECT {USER_COLUMNS}, m.active AS member_active FROM user_t \
-         JOIN (SELECT user_id AS member_id, active FROM user_host_t WHERE host_id = $1) m \
+         JOIN (SELECT host_id, user_id AS member_id, active FROM user_host_t WHERE host_id = $1) m \
            ON m.member_id = user_t.user_id WHERE 1 = 1"
     )
 }
@@ -70,10 +70,19 @@ pub struct MemberQuery {
     pub text: Option<String>,
     pub user_type: Option<String>,
     pub status: Option<UserStatus>,
+    /// Only the users holding this role on a day.
+    pub role: Option<RoleFilter>,
     /// The email of the last user of the previous page (the list is ordered by
     /// lowercased email, which is unique).
     pub after: Option<String>,
     pub limit: u32,
+}
+
+/// Users holding the role `name` on `day` (`YYYY-MM-DD`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RoleFilter {
+    pub name: String,
+    pub day: String,
 }
 
 /// One page of members, ordered by lowercased email.
@@ -177,6 +186,19 @@ impl MemberStore for SqlStore {
                 UserStatus::Locked => " AND locked = 1",
                 UserStatus::Inactive => " AND m.active = 0",
             });
+        }
+        if let Some(role) = &query.role {
+            let n = binds.len() + 1;
+            // The role's assignments in effect that day; `$1` is the host.
+            sql.push_str(&format!(
+                " AND user_id IN (SELECT ru.user_id FROM role_user_t ru \
+                 JOIN role_t r ON r.host_id = ru.host_id AND r.role_id = ru.role_id \
+                 WHERE ru.host_id = m.host_id AND r.role_name = ${n} AND ru.start_date <= ${} \
+                 AND (ru.end_date IS NULL OR ru.end_date >= ${}))",
+                n + 1,
+                n + 2
+            ));
+            binds.extend([role.name.clone(), role.day.clone(), role.day.clone()]);
         }
         if let Some(after) = &query.after {
             // The database lowers both sides: its `lower` and Rust's differ beyond ASCII.

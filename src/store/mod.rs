@@ -6,6 +6,9 @@
 //! so the numbering and the order must agree). Single use is enforced inside one
 //! statement (`UPDATE … WHERE used_at IS NULL RETURNING …`), never read-then-write.
 
+mod accounts;
+mod assignment_rows;
+mod assignments;
 mod audit;
 mod clients;
 mod consent;
@@ -21,6 +24,7 @@ mod profile;
 mod readiness;
 mod sessions;
 mod throttle;
+mod user_admin;
 mod user_status;
 mod users;
 
@@ -34,6 +38,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
+pub use assignments::{
+    Assignment, AssignmentKind, AssignmentStore, Definition, Ending, NewAssignment,
+};
 pub use audit::{AuditEntry, AuditPage, AuditQuery, AuditStore};
 pub use clients::ClientStore;
 pub use consent::ConsentStore;
@@ -45,11 +52,12 @@ pub use grants::{
 pub use hosts::{Host, HostStore, NewHost};
 pub use import::ImportReport;
 pub use keys::{KeyRecord, KeyStore};
-pub use members::{Member, MemberPage, MemberQuery, MemberStore, Standing, UserStatus};
+pub use members::{Member, MemberPage, MemberQuery, MemberStore, RoleFilter, Standing, UserStatus};
 pub use policy::PolicyStore;
 pub use profile::ProfileStore;
 pub use sessions::SessionRows;
 pub use throttle::{PolicyOverride, ThrottleStore};
+pub use user_admin::{EmployeeRecord, MemberChange, NewMember, Removal, UserAdminStore};
 pub use user_status::{StatusChange, UserStatusStore};
 pub use users::{NewUser, UserCredentials, UserStore};
 
@@ -105,7 +113,8 @@ impl Backend {
 /// Everything the rest of Tessera needs from the database.
 #[async_trait]
 pub trait Store:
-    AuditStore
+    AssignmentStore
+    + AuditStore
     + ClientStore
     + ConsentStore
     + DirectoryStore
@@ -117,6 +126,7 @@ pub trait Store:
     + ProfileStore
     + SessionRows
     + ThrottleStore
+    + UserAdminStore
     + UserStatusStore
     + UserStore
 {
@@ -382,6 +392,14 @@ pub(crate) fn on_unique(what: &'static str) -> impl FnOnce(sqlx::Error) -> Store
     move |e| match &e {
         sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Conflict(what),
         _ => StoreError::Database(e),
+    }
+}
+
+/// `on_unique` for an error already in the store's type (a writer's, in `accounts`).
+pub(crate) fn unique_as(what: &'static str) -> impl FnOnce(StoreError) -> StoreError {
+    move |e| match e {
+        StoreError::Database(e) => on_unique(what)(e),
+        other => other,
     }
 }
 

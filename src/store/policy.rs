@@ -31,6 +31,30 @@ pub(crate) async fn bump_policy(conn: &mut AnyConnection, host_id: &str) -> Stor
     Ok(())
 }
 
+/// Marks changed the policy of every host `user_id` belongs to (a change of the
+/// account: its lock, its deletion), before the change if it removes the memberships.
+pub(crate) async fn bump_user_hosts(conn: &mut AnyConnection, user_id: &str) -> StoreResult<()> {
+    sqlx::query(
+        "INSERT INTO policy_version_t (host_id, version)          SELECT host_id, 1 FROM user_host_t WHERE user_id = $1          ON CONFLICT (host_id) DO UPDATE SET version = policy_version_t.version + 1",
+    )
+    .bind(user_id)
+    .execute(conn)
+    .await?;
+    Ok(())
+}
+
+/// Bumps `host_id`'s policy when a write changed rows; answers the rows.
+pub(crate) async fn bump_if_changed(
+    conn: &mut AnyConnection,
+    host_id: &str,
+    rows: u64,
+) -> StoreResult<u64> {
+    if rows > 0 {
+        bump_policy(conn, host_id).await?;
+    }
+    Ok(rows)
+}
+
 fn dates(start: String, end: Option<String>) -> Dates {
     Dates { start, end }
 }

@@ -4,7 +4,7 @@
 use async_trait::async_trait;
 use sqlx::AnyConnection;
 
-use super::{SqlStore, StoreError, StoreResult};
+use super::{accounts, SqlStore, StoreError, StoreResult};
 use crate::domain::SecurityProfile;
 
 /// The profile of a user in a host, on a day, as rows of (kind, name, value), one query
@@ -154,23 +154,26 @@ impl ProfileStore for SqlStore {
             )));
         }
         let mut tx = self.begin_write().await?;
-        let done = sqlx::query(
-            "UPDATE employee_t SET manager_id = $1 WHERE host_id = $2 AND employee_id = $3",
+        let exists: Option<(String,)> = sqlx::query_as(
+            "SELECT employee_id FROM employee_t WHERE host_id = $1 AND employee_id = $2",
         )
-        .bind(manager_id)
         .bind(host_id)
         .bind(employee_id)
-        .execute(&mut *tx)
-        .await
-        .map_err(|e| match &e {
-            sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
-                StoreError::NotFound("manager")
-            }
-            _ => StoreError::Database(e),
-        })?;
-        if done.rows_affected() == 0 {
+        .fetch_optional(&mut *tx)
+        .await?;
+        if exists.is_none() {
             return Err(StoreError::NotFound("employee"));
         }
+        accounts::set_manager(&mut tx, host_id, employee_id, manager_id)
+            .await
+            .map_err(|e| match &e {
+                StoreError::Database(sqlx::Error::Database(db))
+                    if db.is_foreign_key_violation() =>
+                {
+                    StoreError::NotFound("manager")
+                }
+                _ => e,
+            })?;
         recompute_positions(&mut tx, host_id).await?;
         tx.commit().await?;
         Ok(())
@@ -296,6 +299,45 @@ pub(crate) async fn upsert_own_position(
         _ => StoreError::Database(e),
     })?;
     Ok(done.rows_affected() > 0)
+}
+
+/// Ends an employee's own position in effect on `today` so that `yesterday` is its
+/// last day; one planned to start later, which never took effect, is deleted. Answers
+/// the rows changed. The caller rebuilds the inherited positions.
+pub(crate) async fn end_own_position(
+    conn: &mut AnyConnection,
+    host_id: &str,
+    employee_id: &str,
+    position_id: &str,
+    today: &str,
+    yesterday: &str,
+) -> StoreResult<u64> {
+    let ended = sqlx::query(
+        "UPDATE employee_position_t SET end_date = $1 WHERE host_id = $2 AND employee_id = $3 \
+         AND position_id = $4 AND position_type = 'P' AND start_date <= $5 \
+         AND (end_date IS NULL OR end_date >= $6)",
+    )
+    .bind(yesterday)
+    .bind(host_id)
+    .bind(employee_id)
+    .bind(position_id)
+    .bind(today)
+    .bind(today)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    let planned = sqlx::query(
+        "DELETE FROM employee_position_t WHERE host_id = $1 AND employee_id = $2 \
+         AND position_id = $3 AND position_type = 'P' AND start_date > $4",
+    )
+    .bind(host_id)
+    .bind(employee_id)
+    .bind(position_id)
+    .bind(today)
+    .execute(&mut *conn)
+    .await?
+    .rows_affected();
+    Ok(ended + planned)
 }
 
 /// Rebuilds the inherited positions of a host from its own ones: a position with

@@ -1,7 +1,7 @@
 //! A member's status in a host (issue 13, seed 001's `PUT /users/:id/status`): the
 //! account's lock and email verification (`user_t`) and the membership's activation
 //! (`user_host_t`), changed in one transaction with its audit entry. Part of the users
-//! aggregate: `user_t` and `user_host_t` are written only here and in `users`.
+//! aggregate, whose tables only `accounts` writes.
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -9,7 +9,7 @@ use sqlx::AnyConnection;
 
 use super::guard::{keep_an_admin, lock_host};
 use super::members::{member_in, Member};
-use super::{audit, flag, SqlStore, StoreError, StoreResult};
+use super::{accounts, audit, SqlStore, StoreError, StoreResult};
 use crate::domain::audit::{actions, AuditContext, AuditEvent};
 
 /// A change of status; a field left out is kept.
@@ -102,25 +102,10 @@ async fn write_status(
     now: i64,
 ) -> StoreResult<()> {
     if change.locked.is_some() || change.verified.is_some() {
-        // COALESCE keeps a flag the change leaves out.
-        sqlx::query(
-            "UPDATE user_t SET locked = COALESCE($1, locked), verified = COALESCE($2, verified), \
-             updated_at = $3 WHERE user_id = $4",
-        )
-        .bind(change.locked.map(flag))
-        .bind(change.verified.map(flag))
-        .bind(now)
-        .bind(user_id)
-        .execute(&mut *conn)
-        .await?;
+        accounts::set_account_flags(conn, user_id, change.locked, change.verified, now).await?;
     }
     if let Some(active) = change.active {
-        sqlx::query("UPDATE user_host_t SET active = $1 WHERE host_id = $2 AND user_id = $3")
-            .bind(flag(active))
-            .bind(host_id)
-            .bind(user_id)
-            .execute(&mut *conn)
-            .await?;
+        accounts::set_member_active(conn, host_id, user_id, active).await?;
     }
     Ok(())
 }

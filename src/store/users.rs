@@ -1,9 +1,10 @@
 //! Users and their hosts: `user_t`, `user_host_t`.
 
 use async_trait::async_trait;
-use sqlx::{AnyConnection, FromRow};
+use sqlx::FromRow;
 
-use super::{audit, flag, on_unique, Host, SqlStore, StoreError, StoreResult};
+use super::accounts::{self, UserValues};
+use super::{audit, unique_as, Host, SqlStore, StoreError, StoreResult};
 use crate::domain::audit::{actions, AuditContext, AuditEvent};
 use crate::domain::{Contact, User, UserTypeModel};
 
@@ -110,35 +111,30 @@ impl UserStore for SqlStore {
     async fn create_user(&self, user: &NewUser, host_id: &str, now: i64) -> StoreResult<()> {
         let mut tx = self.begin_write().await?;
         check_user_type(&mut tx, host_id, user.user_type.as_deref()).await?;
-        sqlx::query(
-            "INSERT INTO user_t (user_id, email, username, password, first_name, last_name, \
-             user_type, verified, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)",
-        )
-        .bind(&user.user_id)
-        .bind(&user.email)
-        .bind(&user.username)
-        .bind(&user.password_hash)
-        .bind(&user.first_name)
-        .bind(&user.last_name)
-        .bind(&user.user_type)
-        .bind(flag(user.verified))
-        .bind(now)
-        .bind(now)
-        .execute(&mut *tx)
-        .await
-        .map_err(on_unique("a user with this email or username"))?;
-        sqlx::query("INSERT INTO user_host_t (host_id, user_id, created_at) VALUES ($1, $2, $3)")
-            .bind(host_id)
-            .bind(&user.user_id)
-            .bind(now)
-            .execute(&mut *tx)
+        let values = UserValues {
+            user_id: &user.user_id,
+            email: &user.email,
+            username: user.username.as_deref(),
+            password_hash: user.password_hash.as_deref(),
+            language: "en",
+            first_name: user.first_name.as_deref(),
+            last_name: user.last_name.as_deref(),
+            user_type: user.user_type.as_deref(),
+            verified: user.verified,
+            locked: false,
+        };
+        accounts::insert_user(&mut tx, &values, now)
+            .await
+            .map_err(unique_as("a user with this email or username"))?;
+        accounts::join_host(&mut tx, host_id, &user.user_id, now)
             .await
             .map_err(|e| match &e {
-                sqlx::Error::Database(db) if db.is_foreign_key_violation() => {
+                StoreError::Database(sqlx::Error::Database(db))
+                    if db.is_foreign_key_violation() =>
+                {
                     StoreError::NotFound("host")
                 }
-                _ => StoreError::Database(e),
+                _ => e,
             })?;
         tx.commit().await?;
         Ok(())
@@ -190,14 +186,9 @@ impl UserStore for SqlStore {
     }
 
     async fn set_password(&self, user_id: &str, password_hash: &str, now: i64) -> StoreResult<()> {
-        let done =
-            sqlx::query("UPDATE user_t SET password = $1, updated_at = $2 WHERE user_id = $3")
-                .bind(password_hash)
-                .bind(now)
-                .bind(user_id)
-                .execute(&self.writer)
-                .await?;
-        if done.rows_affected() == 0 {
+        let mut conn = self.writer.acquire().await?;
+        let done = accounts::set_password(&mut conn, user_id, password_hash, now).await?;
+        if done == 0 {
             return Err(StoreError::NotFound("user"));
         }
         Ok(())
@@ -228,12 +219,7 @@ impl UserStore for SqlStore {
                 .fetch_optional(&mut *tx)
                 .await?;
         let (before,) = before.ok_or(StoreError::NotFound("user"))?;
-        sqlx::query("UPDATE user_t SET system_admin = $1, updated_at = $2 WHERE user_id = $3")
-            .bind(flag(on))
-            .bind(now)
-            .bind(user_id)
-            .execute(&mut *tx)
-            .await?;
+        accounts::set_system_admin(&mut tx, user_id, on, now).await?;
         let event = AuditEvent::new(actions::USER_SYSTEM_ADMIN_CHANGED)
             .target("user", user_id)
             .before(&serde_json::json!({ "system_admin": before != 0 }))
@@ -263,44 +249,4 @@ pub(crate) async fn check_user_type(
             .map_err(|e| StoreError::Invalid(e.to_string()))?;
     }
     Ok(())
-}
-
-/// Writes a user's contact facts where they differ; answers the rows changed (0 or 1).
-pub(super) async fn write_contact(
-    conn: &mut AnyConnection,
-    user_id: &str,
-    c: &Contact,
-    now: i64,
-) -> StoreResult<u64> {
-    let fields = [
-        c.phone_number.as_deref(),
-        c.gender.as_deref(),
-        c.birthday.as_deref(),
-        c.country.as_deref(),
-        c.province.as_deref(),
-        c.city.as_deref(),
-        c.address.as_deref(),
-        c.post_code.as_deref(),
-    ];
-    let mut query = sqlx::query(
-        "UPDATE user_t SET phone_number = $1, gender = $2, birthday = $3, country = $4, \
-         province = $5, city = $6, address = $7, post_code = $8, phone_verified = $9, \
-         updated_at = $10 WHERE user_id = $11 AND (phone_number IS DISTINCT FROM $12 \
-         OR gender IS DISTINCT FROM $13 OR birthday IS DISTINCT FROM $14 \
-         OR country IS DISTINCT FROM $15 OR province IS DISTINCT FROM $16 \
-         OR city IS DISTINCT FROM $17 OR address IS DISTINCT FROM $18 \
-         OR post_code IS DISTINCT FROM $19 OR phone_verified IS DISTINCT FROM $20)",
-    );
-    for field in fields {
-        query = query.bind(field);
-    }
-    query = query.bind(flag(c.phone_verified)).bind(now).bind(user_id);
-    for field in fields {
-        query = query.bind(field);
-    }
-    Ok(query
-        .bind(flag(c.phone_verified))
-        .execute(&mut *conn)
-        .await?
-        .rows_affected())
 }

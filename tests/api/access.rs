@@ -331,3 +331,34 @@ async fn a_change_reaches_decisions_within_a_second_or_two() {
     assert!(granted, "the new group never counted");
     let _ = PASSWORD;
 }
+
+#[tokio::test]
+async fn an_assignment_made_through_the_api_and_a_lock_reach_decisions() {
+    let app = app_with_two_hosts().await;
+    seed_permissions(&app).await;
+    let gw = gateway_token(&app, "acme").await;
+    let max = user_id(&app, "manager@acme.example").await;
+    let uma = user_id(&app, "user@acme.example").await;
+    assert!(!allowed(&app, &gw, &max, "/orders", "GET").await);
+    assert!(allowed(&app, &gw, &uma, "/orders", "GET").await);
+    let admin = app.api_as("admin@acme.example", "acme").await;
+    let given = admin
+        .post(&format!("/api/v1/users/{max}/groups"), &json!({"group": "night-shift"}))
+        .await;
+    assert_eq!(given.status(), StatusCode::CREATED);
+    let locked = admin
+        .put(&format!("/api/v1/users/{uma}/status"), &json!({"locked": true}))
+        .await;
+    assert_eq!(locked.status(), StatusCode::OK);
+    let mut settled = false;
+    for _ in 0..30 {
+        let max_now = allowed(&app, &gw, &max, "/orders", "GET").await;
+        let uma_now = allowed(&app, &gw, &uma, "/orders", "GET").await;
+        if max_now && !uma_now {
+            settled = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(settled, "the group given and the lock never counted");
+}

@@ -6,7 +6,9 @@ mod helpers;
 
 mod access;
 mod admin_api;
+mod admin_assignments;
 mod admin_status;
+mod admin_users;
 mod at_rest;
 mod audit;
 mod authorize;

@@ -5,9 +5,11 @@
 //! route can be served undocumented.
 
 mod access;
+mod assignments;
 mod audit;
 mod me;
 mod query;
+mod user_admin;
 mod users;
 
 use axum::http::{header, HeaderValue, Method};
@@ -81,9 +83,11 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let resources = OpenApiRouter::new()
         .routes(routes!(get_openapi))
         .merge(access::router())
+        .merge(assignments::router())
         .merge(audit::router())
         .merge(me::router())
-        .merge(users::router());
+        .merge(users::router())
+        .merge(user_admin::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(PREFIX, resources)
         .split_for_parts()

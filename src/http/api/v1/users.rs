@@ -17,7 +17,7 @@ use crate::domain::{authorize, authorize_account_change, Action, Principal, Refu
 use crate::http::error::V1Error;
 use crate::http::extract::{ApiJson, Caller};
 use crate::http::state::AppState;
-use crate::store::{Member, MemberQuery, StatusChange, UserStatus};
+use crate::store::{Member, MemberQuery, RoleFilter, StatusChange, UserStatus};
 
 /// A page's size when the caller names none, and the most a caller may ask for.
 const DEFAULT_LIMIT: u32 = 50;
@@ -38,6 +38,8 @@ pub(super) struct UserResponse {
     locked: bool,
     /// The membership in this host is active.
     active: bool,
+    /// The preferred language (a BCP 47 tag).
+    language: String,
     /// `locked` if the account is locked, else `inactive` if the membership is
     /// deactivated, else `active`.
     status: Status,
@@ -63,6 +65,7 @@ impl From<Member> for UserResponse {
             user_type: u.user_type,
             verified: u.verified,
             locked: u.locked,
+            language: u.language,
             active,
             status: if u.locked {
                 Status::Locked
@@ -88,6 +91,8 @@ pub(super) struct ListUsersRequest {
     user_type: Option<String>,
     /// Only active, locked or inactive users.
     status: Option<Status>,
+    /// Only the users holding this role today.
+    role: Option<String>,
     /// Users per page, 1 to 200 (default 50).
     limit: Option<u32>,
     /// The `next_cursor` of the previous page.
@@ -129,6 +134,11 @@ fn parse_list_query(raw: Option<&str>) -> Result<MemberQuery, V1Error> {
             Status::Locked => UserStatus::Locked,
             Status::Inactive => UserStatus::Inactive,
         }),
+        // The day is the request's: the handler sets it.
+        role: request.role.map(|name| RoleFilter {
+            name,
+            day: String::new(),
+        }),
         after,
         limit,
     })
@@ -164,7 +174,10 @@ async fn get_users(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<ListUsersResponse>, V1Error> {
     authorize(&principal, Action::ReadUsers, &principal.host_id)?;
-    let query = parse_list_query(raw.as_deref())?;
+    let mut query = parse_list_query(raw.as_deref())?;
+    if let Some(role) = &mut query.role {
+        role.day = iso_date(state.now());
+    }
     let page = state.store.list_members(&principal.host_id, &query).await?;
     Ok(Json(ListUsersResponse {
         users: page.users.into_iter().map(UserResponse::from).collect(),
@@ -285,12 +298,13 @@ mod tests {
     fn a_list_query_is_parsed_with_its_defaults() {
         let q = parse_list_query(None).unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!((q.limit, q.after, q.text), (50, None, None));
-        let q = parse_list_query(Some("q=ann&type=E&status=locked&limit=200"))
+        let q = parse_list_query(Some("q=ann&type=E&status=locked&limit=200&role=admin"))
             .unwrap_or_else(|e| panic!("{e:?}"));
         assert_eq!(q.text.as_deref(), Some("ann"));
         assert_eq!(q.user_type.as_deref(), Some("E"));
         assert_eq!(q.status, Some(UserStatus::Locked));
         assert_eq!(q.limit, 200);
+        assert_eq!(q.role.map(|r| r.name).as_deref(), Some("admin"));
     }
 
     #[test]
