@@ -1,6 +1,7 @@
 //! Domain types: newtypes, parsing and pure rules. No I/O, no axum, no SQL.
 
 pub mod audit;
+pub mod catalog;
 pub mod client;
 pub mod date;
 pub mod dn;

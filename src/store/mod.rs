@@ -7,6 +7,7 @@
 //! statement (`UPDATE … WHERE used_at IS NULL RETURNING …`), never read-then-write.
 
 mod audit;
+mod catalog;
 mod clients;
 mod consent;
 mod directory;
@@ -34,6 +35,11 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 pub use audit::{AuditEntry, AuditPage, AuditQuery, AuditStore};
+pub use catalog::{
+    CatalogQuery, Definition, DefinitionChange, DefinitionPage, DefinitionStore, Endpoint,
+    EndpointChange, EndpointPage, EndpointStore, Grant, NewDefinition, NewEndpoint, Permission,
+    PermissionStore,
+};
 pub use clients::ClientStore;
 pub use consent::ConsentStore;
 pub use directory::{DirectoryStore, EmployeeFacts, Provision};
@@ -105,6 +111,9 @@ impl Backend {
 pub trait Store:
     AuditStore
     + ClientStore
+    + DefinitionStore
+    + EndpointStore
+    + PermissionStore
     + ConsentStore
     + DirectoryStore
     + GrantStore
