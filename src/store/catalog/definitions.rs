@@ -252,9 +252,8 @@ async fn check_name_free(
 /// already) with a no-op update. `NotFound` when there is no such definition.
 async fn lock(conn: &mut AnyConnection, host_id: &str, kind: Kind, id: &str) -> StoreResult<()> {
     let (table, id_col, name_col) = columns(kind);
-    let sql = format!(
-        "UPDATE {table} SET {name_col} = {name_col} WHERE host_id = $1 AND {id_col} = $2"
-    );
+    let sql =
+        format!("UPDATE {table} SET {name_col} = {name_col} WHERE host_id = $1 AND {id_col} = $2");
     let done = sqlx::query(&sql)
         .bind(host_id)
         .bind(id)
@@ -370,8 +369,7 @@ async fn write_change(
         .execute(&mut *conn)
         .await
         .map_err(on_unique(duplicate(after.kind)))?;
-    if let (Some(ancestor), Some(sibling)) = (after.inherit_to_ancestor, after.inherit_to_sibling)
-    {
+    if let (Some(ancestor), Some(sibling)) = (after.inherit_to_ancestor, after.inherit_to_sibling) {
         sqlx::query(
             "UPDATE position_t SET inherit_to_ancestor = $1, inherit_to_sibling = $2 \
              WHERE host_id = $3 AND position_id = $4",
@@ -523,7 +521,9 @@ impl DefinitionStore for SqlStore {
             keep_named_role(&mut tx, host_id, &before, "renamed").await?;
             check_name_free(&mut tx, host_id, kind, &after.name, Some(id)).await?;
         }
-        if let Some(new_type) = after.attribute_type.filter(|t| Some(*t) != before.attribute_type)
+        if let Some(new_type) = after
+            .attribute_type
+            .filter(|t| Some(*t) != before.attribute_type)
         {
             check_values_fit(&mut tx, host_id, &before, new_type).await?;
         }

@@ -15,8 +15,11 @@ use crate::store::{audit, on_unique, SqlStore, StoreError, StoreResult};
 pub trait EndpointStore: Send + Sync {
     /// A page of endpoints ordered by path, then method; `after` is the previous
     /// page's last path and method joined by a newline.
-    async fn list_endpoints(&self, host_id: &str, query: &CatalogQuery)
-        -> StoreResult<EndpointPage>;
+    async fn list_endpoints(
+        &self,
+        host_id: &str,
+        query: &CatalogQuery,
+    ) -> StoreResult<EndpointPage>;
     async fn find_endpoint(&self, host_id: &str, id: &str) -> StoreResult<Option<Endpoint>>;
     /// Creates an endpoint; `Refused` when its path and method, or its id, are taken.
     async fn create_endpoint(
@@ -249,7 +252,14 @@ impl EndpointStore for SqlStore {
             after.description.clone_from(description);
         }
         if (&after.endpoint, &after.http_method) != (&before.endpoint, &before.http_method) {
-            check_free(&mut tx, host_id, &after.endpoint, &after.http_method, Some(id)).await?;
+            check_free(
+                &mut tx,
+                host_id,
+                &after.endpoint,
+                &after.http_method,
+                Some(id),
+            )
+            .await?;
         }
         sqlx::query(
             "UPDATE api_endpoint_t SET endpoint = $1, http_method = $2, description = $3 \

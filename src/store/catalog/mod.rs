@@ -18,8 +18,8 @@ use serde::Serialize;
 
 use crate::domain::catalog::{AttributeType, Kind};
 
-pub(crate) use definitions::{definition_id_by_name, upsert_definition};
 pub use definitions::DefinitionStore;
+pub(crate) use definitions::{definition_id_by_name, upsert_definition};
 pub use endpoints::EndpointStore;
 pub use permissions::PermissionStore;
 

@@ -63,7 +63,9 @@ fn select_sql(holder: Holder) -> String {
     let extra = match holder {
         Holder::User => "p.start_date, p.end_date, CAST(NULL AS TEXT)",
         Holder::Attribute => "CAST(NULL AS TEXT), CAST(NULL AS TEXT), p.attribute_value",
-        Holder::Role | Holder::Group => "CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT)",
+        Holder::Role | Holder::Group => {
+            "CAST(NULL AS TEXT), CAST(NULL AS TEXT), CAST(NULL AS TEXT)"
+        }
     };
     format!(
         "SELECT p.endpoint_id, e.endpoint, e.http_method, {extra} FROM {table} p \

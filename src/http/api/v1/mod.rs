@@ -5,7 +5,10 @@
 //! route can be served undocumented.
 
 mod audit;
+mod catalog;
+mod endpoints;
 mod me;
+mod permissions;
 mod query;
 mod users;
 
@@ -80,6 +83,9 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let resources = OpenApiRouter::new()
         .routes(routes!(get_openapi))
         .merge(audit::router())
+        .merge(catalog::router())
+        .merge(endpoints::router())
+        .merge(permissions::router())
         .merge(me::router())
         .merge(users::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -123,5 +129,28 @@ mod tests {
         assert!(paths.iter().all(|p| p.starts_with(PREFIX)), "{paths:?}");
         assert!(paths.contains(&"/api/v1/openapi.json"), "{paths:?}");
         assert!(paths.contains(&"/api/v1/users/{id}"), "{paths:?}");
+        for catalog in ["roles", "groups", "positions", "attributes", "endpoints"] {
+            assert!(
+                paths.contains(&format!("/api/v1/{catalog}/{{id}}").as_str()),
+                "{paths:?}"
+            );
+        }
+        assert!(
+            paths.contains(&"/api/v1/attributes/{id}/permissions/{endpoint_id}"),
+            "{paths:?}"
+        );
+        let ids: Vec<_> = doc
+            .paths
+            .paths
+            .values()
+            .flat_map(|item| {
+                [&item.get, &item.post, &item.patch, &item.put, &item.delete]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|op| op.operation_id.clone())
+            })
+            .collect();
+        let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "operation ids repeat: {ids:?}");
     }
 }
