@@ -6,7 +6,7 @@ use reqwest::StatusCode;
 use serde_json::{json, Value};
 
 use crate::admin_api::{app_with_two_hosts, json, user_id};
-use crate::helpers::{Api, TestApp, PASSWORD};
+use crate::helpers::{Api, TestApp, Workspace, PASSWORD};
 
 async fn audit_of(admin: &Api<'_>, query: &str) -> Vec<Value> {
     let page = json(
@@ -696,4 +696,146 @@ async fn permissions_are_granted_listed_and_revoked_for_each_holder() {
     )
     .await;
     assert_eq!(refused["right"], "host_admin");
+}
+
+/// Runs `tessera args…`; returns whether it succeeded, its output and its errors.
+fn tessera(ws: &Workspace, args: &[&str]) -> (bool, String, String) {
+    let out = ws.tessera(args).output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+fn tessera_json(ws: &Workspace, args: &[&str]) -> Value {
+    let (ok, out, err) = tessera(ws, args);
+    assert!(ok, "tessera {args:?} failed: {err}");
+    serde_json::from_str(&out).unwrap_or_else(|e| panic!("{args:?}: {e}: {out}"))
+}
+
+#[tokio::test]
+async fn the_cli_adds_lists_updates_and_deletes_definitions_and_endpoints_as_json() {
+    let ws = Workspace::new().await;
+    let (ok, _, err) = tessera(
+        &ws,
+        &[
+            "host",
+            "add",
+            "--domain",
+            "acme.example",
+            "--name",
+            "Acme",
+            "--id",
+            "acme",
+        ],
+    );
+    assert!(ok, "{err}");
+    let role = tessera_json(
+        &ws,
+        &[
+            "role",
+            "add",
+            "--host",
+            "acme.example",
+            "clerk",
+            "--id",
+            "clerk",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        role,
+        json!({"id": "clerk", "name": "clerk", "description": null})
+    );
+    let attribute = tessera_json(
+        &ws,
+        &[
+            "attribute",
+            "add",
+            "--host",
+            "acme",
+            "level",
+            "--type",
+            "integer",
+            "--json",
+        ],
+    );
+    assert_eq!(attribute["type"], "integer");
+    let position = tessera_json(
+        &ws,
+        &[
+            "position",
+            "add",
+            "--host",
+            "acme",
+            "lead",
+            "--inherit-to-sibling",
+            "--json",
+        ],
+    );
+    assert_eq!(position["inherit_to_sibling"], true);
+    assert_eq!(position["inherit_to_ancestor"], false);
+    let (ok, _, err) = tessera(&ws, &["role", "add", "--host", "acme", "clerk"]);
+    assert!(!ok);
+    assert!(err.contains("\"clerk\" already exists"), "{err}");
+    let (ok, _, err) = tessera(
+        &ws,
+        &["group", "add", "--host", "acme", "g", "--type", "date"],
+    );
+    assert!(!ok);
+    assert!(err.contains("--type"), "{err}");
+
+    let updated = tessera_json(
+        &ws,
+        &[
+            "role", "update", "--host", "acme", "clerk", "--name", "teller", "--json",
+        ],
+    );
+    assert_eq!(updated["name"], "teller");
+    let roles = tessera_json(&ws, &["role", "list", "--host", "acme", "--json"]);
+    assert_eq!(roles["items"][0]["name"], "teller");
+    assert_eq!(roles["items"].as_array().unwrap().len(), 1);
+
+    let endpoint = tessera_json(
+        &ws,
+        &[
+            "endpoint", "add", "--host", "acme", "/v1/pets", "--method", "post", "--id", "pets",
+            "--json",
+        ],
+    );
+    assert_eq!(endpoint["http_method"], "POST");
+    let endpoints = tessera_json(&ws, &["endpoint", "list", "--host", "acme", "--json"]);
+    assert_eq!(endpoints["endpoints"][0]["endpoint"], "/v1/pets");
+    let (ok, _, err) = tessera(&ws, &["endpoint", "delete", "--host", "acme", "pets"]);
+    assert!(ok, "{err}");
+    let (ok, _, err) = tessera(&ws, &["role", "delete", "--host", "acme", "clerk"]);
+    assert!(ok, "{err}");
+    let roles = tessera_json(&ws, &["role", "list", "--host", "acme", "--json"]);
+    assert_eq!(roles["items"], json!([]));
+
+    // Each change is in the trail, as the operator.
+    let trail = tessera_json(&ws, &["audit", "list", "--host", "acme", "--json"]);
+    let actions: Vec<&str> = trail["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    for action in [
+        "role.created",
+        "role.updated",
+        "role.deleted",
+        "attribute.created",
+        "position.created",
+        "endpoint.created",
+        "endpoint.deleted",
+    ] {
+        assert!(actions.contains(&action), "{action} in {actions:?}");
+    }
+    assert!(trail["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|e| e["via"] == "cli"));
 }
