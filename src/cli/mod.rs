@@ -14,6 +14,7 @@ mod audit;
 mod catalog;
 mod client;
 mod demo;
+mod endpoint;
 mod host;
 mod import_help;
 mod keys;
@@ -73,7 +74,7 @@ pub enum Command {
     Attribute(catalog::DefinitionCommand),
     /// Manage a host's API endpoints.
     #[command(subcommand)]
-    Endpoint(catalog::EndpointCommand),
+    Endpoint(endpoint::EndpointCommand),
     /// Read the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -126,7 +127,7 @@ pub async fn run_with(command: Command, mut config: Config) -> anyhow::Result<()
         Command::Group(cmd) => catalog::run_definition(&config, Kind::Group, cmd).await,
         Command::Position(cmd) => catalog::run_definition(&config, Kind::Position, cmd).await,
         Command::Attribute(cmd) => catalog::run_definition(&config, Kind::Attribute, cmd).await,
-        Command::Endpoint(cmd) => catalog::run_endpoint(&config, cmd).await,
+        Command::Endpoint(cmd) => endpoint::run(&config, cmd).await,
         Command::Audit(cmd) => audit::run(&config, cmd).await,
         Command::Demo(cmd) => demo::run(&config, cmd).await,
         Command::Import { file } => {

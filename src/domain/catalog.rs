@@ -9,6 +9,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use super::date::parse_iso_date;
+use super::input::{text, FieldError, MAX_NAME};
 
 /// A kind of definition users are assigned to (seed 003's `role_t`, `group_t`,
 /// `position_t`, `attribute_t`).
@@ -112,6 +113,35 @@ pub fn http_method(value: &str) -> Option<&'static str> {
     HTTP_METHODS
         .into_iter()
         .find(|m| m.eq_ignore_ascii_case(value.trim()))
+}
+
+/// An id a caller chooses: a name without spaces or slashes, since it goes in paths.
+///
+/// # Errors
+/// When the id breaks those rules.
+pub fn chosen_id(value: Option<&str>) -> Result<Option<String>, FieldError> {
+    let Some(value) = value else { return Ok(None) };
+    let id = text("id", value, MAX_NAME)?;
+    if id.chars().any(|c| c.is_whitespace() || c == '/') {
+        return Err(FieldError::new("id", "must not contain spaces or slashes"));
+    }
+    Ok(Some(id))
+}
+
+/// The longest endpoint path template accepted.
+pub const MAX_PATH: usize = 1000;
+
+/// An endpoint's path template (`endpoint`): a text without spaces, at most
+/// [`MAX_PATH`] characters.
+///
+/// # Errors
+/// When the value breaks those rules.
+pub fn endpoint_path(value: &str) -> Result<String, FieldError> {
+    let path = text("endpoint", value, MAX_PATH)?;
+    if path.chars().any(char::is_whitespace) {
+        return Err(FieldError::new("endpoint", "must not contain spaces"));
+    }
+    Ok(path)
 }
 
 /// Who holds a permission on an endpoint (seed 003's four permission tables).

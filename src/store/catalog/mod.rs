@@ -5,11 +5,12 @@
 //! import write definitions inside its own transaction. Store functions never check
 //! rights: the API and the CLI decide who may call them.
 //!
-//! - `definitions`: roles, groups, positions, attributes (one set of statements, the
-//!   table and columns chosen by [`Kind`]).
+//! - `definitions`: roles, groups, positions, attributes, and their rules;
+//!   `definition_rows` their statements (the table and columns chosen by [`Kind`]).
 //! - `endpoints`: API endpoints.
 //! - `permissions`: who holds a permission on an endpoint.
 
+mod definition_rows;
 mod definitions;
 mod endpoints;
 mod permissions;
@@ -18,8 +19,8 @@ use serde::Serialize;
 
 use crate::domain::catalog::{AttributeType, Kind};
 
+pub(crate) use definition_rows::{definition_id_by_name, upsert_definition};
 pub use definitions::DefinitionStore;
-pub(crate) use definitions::{definition_id_by_name, upsert_definition};
 pub use endpoints::EndpointStore;
 pub use permissions::PermissionStore;
 

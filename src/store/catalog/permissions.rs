@@ -6,7 +6,7 @@ use async_trait::async_trait;
 use serde_json::json;
 use sqlx::AnyConnection;
 
-use super::definitions::fetch;
+use super::definition_rows::fetch;
 use super::endpoints::fetch_endpoint;
 use super::{Grant, Permission};
 use crate::domain::audit::{actions, AuditContext, AuditEvent};

@@ -2,7 +2,7 @@
 //! and `/attributes`, each with list (keyset paging by name), create, get, update and
 //! delete. Reading needs the manager right, changing the host admin's
 //! (`Action::ReadCatalog`, `Action::ManageCatalog`). A definition of another host is a
-//! 404. The four kinds share their handlers; `definition_routes!` declares each kind's
+//! 404. The four kinds share these handlers; `catalog_routes` declares each kind's
 //! routes so that every path is in the OpenAPI document.
 
 use axum::http::StatusCode;
@@ -11,10 +11,9 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::router::OpenApiRouter;
 
 use super::query::{bad, parse_query};
-use crate::domain::catalog::{AttributeType, Kind};
+use crate::domain::catalog::{chosen_id, AttributeType, Kind};
 use crate::domain::input::{optional_text, text, FieldError, MAX_NAME, MAX_TEXT};
 use crate::domain::{authorize, Action, Principal, Refusal};
 use crate::http::error::V1Error;
@@ -72,19 +71,6 @@ pub(super) struct DeleteRequest {
 pub(super) fn parse_force(raw: Option<&str>) -> Result<bool, V1Error> {
     let request: DeleteRequest = parse_query(raw)?;
     Ok(request.force.unwrap_or(false))
-}
-
-/// An id a caller chooses: a name without spaces or slashes, since it goes in paths.
-///
-/// # Errors
-/// When the id breaks those rules.
-pub(super) fn chosen_id(value: Option<&str>) -> Result<Option<String>, FieldError> {
-    let Some(value) = value else { return Ok(None) };
-    let id = text("id", value, MAX_NAME)?;
-    if id.chars().any(|c| c.is_whitespace() || c == '/') {
-        return Err(FieldError::new("id", "must not contain spaces or slashes"));
-    }
-    Ok(Some(id))
 }
 
 /// A role, group, position or attribute.
@@ -259,7 +245,7 @@ fn definition_change(kind: Kind, body: &DefinitionPatch) -> Result<DefinitionCha
     Ok(change)
 }
 
-async fn list(
+pub(super) async fn list(
     state: AppState,
     principal: Principal,
     raw: Option<String>,
@@ -275,7 +261,7 @@ async fn list(
     }))
 }
 
-async fn get(
+pub(super) async fn get(
     state: AppState,
     principal: Principal,
     id: String,
@@ -291,7 +277,7 @@ async fn get(
     Ok(Json(found.into()))
 }
 
-async fn create(
+pub(super) async fn create(
     state: AppState,
     Caller { principal, audit }: Caller,
     body: DefinitionRequest,
@@ -307,7 +293,7 @@ async fn create(
     Ok((StatusCode::CREATED, Json(created.into())))
 }
 
-async fn update(
+pub(super) async fn update(
     state: AppState,
     Caller { principal, audit }: Caller,
     id: String,
@@ -324,7 +310,7 @@ async fn update(
     Ok(Json(changed.into()))
 }
 
-async fn delete(
+pub(super) async fn delete(
     state: AppState,
     Caller { principal, audit }: Caller,
     id: String,
@@ -339,151 +325,6 @@ async fn delete(
         .delete_definition(host, kind, &id, force, &audit, state.now())
         .await?;
     Ok(StatusCode::NO_CONTENT)
-}
-
-/// Declares one kind's five routes, each with its `#[utoipa::path]`, delegating to
-/// the shared handlers above.
-macro_rules! definition_routes {
-    ($module:ident, $kind:ident, $tag:literal, $list:literal, $item:literal) => {
-        pub(super) mod $module {
-            use axum::extract::{Path, RawQuery, State};
-            use axum::http::StatusCode;
-            use axum::Json;
-            use utoipa_axum::router::OpenApiRouter;
-            use utoipa_axum::routes;
-
-            use super::{
-                DefinitionListResponse, DefinitionPatch, DefinitionRequest, DefinitionResponse,
-                DeleteRequest, ListRequest,
-            };
-            use crate::domain::Principal;
-            use crate::http::error::V1Error;
-            use crate::http::extract::{ApiJson, Caller};
-            use crate::http::state::AppState;
-
-            /// The host's definitions of this kind, a page at a time, by name.
-            #[utoipa::path(get, path = $list, tag = $tag, operation_id = concat!("list_", $tag),
-                params(ListRequest),
-                responses(
-                    (status = 200, body = DefinitionListResponse),
-                    (status = 400, description = "A parameter is malformed; `field` names it"),
-                    (status = 403, description = "The caller is not a manager"),
-                ))]
-            pub(super) async fn list(
-                State(state): State<AppState>,
-                principal: Principal,
-                RawQuery(raw): RawQuery,
-            ) -> Result<Json<DefinitionListResponse>, V1Error> {
-                super::list(state, principal, raw, crate::domain::catalog::Kind::$kind).await
-            }
-
-            /// Creates a definition; its name must be free in the host (409 otherwise).
-            #[utoipa::path(post, path = $list, tag = $tag, operation_id = concat!("create_", $tag),
-                request_body = DefinitionRequest,
-                responses(
-                    (status = 201, body = DefinitionResponse),
-                    (status = 400, description = "The body is malformed; `field` names the field"),
-                    (status = 403, description = "The caller is not a host admin"),
-                    (status = 409, description = "The name or id is taken"),
-                    (status = 422, description = "A field breaks a rule; `field` names it"),
-                ))]
-            pub(super) async fn create(
-                State(state): State<AppState>,
-                caller: Caller,
-                ApiJson(body): ApiJson<DefinitionRequest>,
-            ) -> Result<(StatusCode, Json<DefinitionResponse>), V1Error> {
-                super::create(state, caller, body, crate::domain::catalog::Kind::$kind).await
-            }
-
-            /// One definition of the host.
-            #[utoipa::path(get, path = $item, tag = $tag, operation_id = concat!("get_", $tag),
-                params(("id" = String, Path, description = "The id")),
-                responses(
-                    (status = 200, body = DefinitionResponse),
-                    (status = 403, description = "The caller is not a manager"),
-                    (status = 404, description = "No such definition in the host"),
-                ))]
-            pub(super) async fn get(
-                State(state): State<AppState>,
-                principal: Principal,
-                Path(id): Path<String>,
-            ) -> Result<Json<DefinitionResponse>, V1Error> {
-                super::get(state, principal, id, crate::domain::catalog::Kind::$kind).await
-            }
-
-            /// Renames or changes a definition.
-            #[utoipa::path(patch, path = $item, tag = $tag, operation_id = concat!("update_", $tag),
-                params(("id" = String, Path, description = "The id")),
-                request_body = DefinitionPatch,
-                responses(
-                    (status = 200, body = DefinitionResponse),
-                    (status = 400, description = "The body is malformed; `field` names the field"),
-                    (status = 403, description = "The caller is not a host admin"),
-                    (status = 404, description = "No such definition in the host"),
-                    (status = 409, description = "The new name is taken, the role gives rights by its name or is the default role, or stored values do not fit a new type"),
-                    (status = 422, description = "A field breaks a rule; `field` names it"),
-                ))]
-            pub(super) async fn update(
-                State(state): State<AppState>,
-                caller: Caller,
-                Path(id): Path<String>,
-                ApiJson(body): ApiJson<DefinitionPatch>,
-            ) -> Result<Json<DefinitionResponse>, V1Error> {
-                super::update(state, caller, id, body, crate::domain::catalog::Kind::$kind).await
-            }
-
-            /// Deletes a definition. One assigned to users is refused (409, "in use by N
-            /// users") unless `force=true`, which deletes the assignments too.
-            #[utoipa::path(delete, path = $item, tag = $tag, operation_id = concat!("delete_", $tag),
-                params(("id" = String, Path, description = "The id"), DeleteRequest),
-                responses(
-                    (status = 204, description = "Deleted"),
-                    (status = 403, description = "The caller is not a host admin"),
-                    (status = 404, description = "No such definition in the host"),
-                    (status = 409, description = "In use, or a role that gives rights by its name or is the default role"),
-                ))]
-            pub(super) async fn delete(
-                State(state): State<AppState>,
-                caller: Caller,
-                Path(id): Path<String>,
-                RawQuery(raw): RawQuery,
-            ) -> Result<StatusCode, V1Error> {
-                super::delete(state, caller, id, raw, crate::domain::catalog::Kind::$kind).await
-            }
-
-            pub(in super::super) fn router() -> OpenApiRouter<AppState> {
-                OpenApiRouter::new()
-                    .routes(routes!(list, create))
-                    .routes(routes!(get, update, delete))
-            }
-        }
-    };
-}
-
-definition_routes!(roles, Role, "roles", "/roles", "/roles/{id}");
-definition_routes!(groups, Group, "groups", "/groups", "/groups/{id}");
-definition_routes!(
-    positions,
-    Position,
-    "positions",
-    "/positions",
-    "/positions/{id}"
-);
-definition_routes!(
-    attributes,
-    Attribute,
-    "attributes",
-    "/attributes",
-    "/attributes/{id}"
-);
-
-/// The routes of the four kinds.
-pub(super) fn router() -> OpenApiRouter<AppState> {
-    OpenApiRouter::new()
-        .merge(roles::router())
-        .merge(groups::router())
-        .merge(positions::router())
-        .merge(attributes::router())
 }
 
 #[cfg(test)]

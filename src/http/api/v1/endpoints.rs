@@ -11,20 +11,15 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::catalog::{
-    chosen_id, encode_cursor, parse_force, parse_list_query, DeleteRequest, ListRequest,
-};
+use super::catalog::{encode_cursor, parse_force, parse_list_query, DeleteRequest, ListRequest};
 use super::query::bad;
-use crate::domain::catalog::{http_method, HTTP_METHODS};
-use crate::domain::input::{optional_text, text, FieldError, MAX_TEXT};
+use crate::domain::catalog::{chosen_id, endpoint_path, http_method, HTTP_METHODS};
+use crate::domain::input::{optional_text, FieldError, MAX_TEXT};
 use crate::domain::{authorize, Action, Principal, Refusal};
 use crate::http::error::V1Error;
 use crate::http::extract::{ApiJson, Caller};
 use crate::http::state::AppState;
 use crate::store::{Endpoint, EndpointChange, NewEndpoint};
-
-/// The longest path template accepted.
-const MAX_PATH: usize = 1000;
 
 /// An API endpoint: a service's path template and an HTTP method.
 #[derive(Debug, Serialize, ToSchema)]
@@ -88,14 +83,6 @@ fn method(value: &str) -> Result<String, FieldError> {
     })
 }
 
-fn path(value: &str) -> Result<String, FieldError> {
-    let path = text("endpoint", value, MAX_PATH)?;
-    if path.chars().any(char::is_whitespace) {
-        return Err(FieldError::new("endpoint", "must not contain spaces"));
-    }
-    Ok(path)
-}
-
 /// Checks a create's body.
 ///
 /// # Errors
@@ -108,7 +95,7 @@ pub(crate) fn new_endpoint(
 ) -> Result<NewEndpoint, FieldError> {
     Ok(NewEndpoint {
         id: chosen_id(id)?,
-        endpoint: path(endpoint)?,
+        endpoint: endpoint_path(endpoint)?,
         http_method: method(http_method)?,
         description: optional_text("description", description, MAX_TEXT)?,
     })
@@ -215,7 +202,7 @@ async fn patch_endpoint(
     let host = principal.host_id.as_str();
     authorize(&principal, Action::ManageCatalog, host)?;
     let change = EndpointChange {
-        endpoint: body.endpoint.as_deref().map(path).transpose()?,
+        endpoint: body.endpoint.as_deref().map(endpoint_path).transpose()?,
         http_method: body.http_method.as_deref().map(method).transpose()?,
         description: body
             .description

@@ -6,6 +6,7 @@
 
 mod audit;
 mod catalog;
+mod catalog_routes;
 mod endpoints;
 mod me;
 mod permissions;
@@ -83,7 +84,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let resources = OpenApiRouter::new()
         .routes(routes!(get_openapi))
         .merge(audit::router())
-        .merge(catalog::router())
+        .merge(catalog_routes::router())
         .merge(endpoints::router())
         .merge(permissions::router())
         .merge(me::router())
