@@ -839,3 +839,80 @@ async fn the_cli_adds_lists_updates_and_deletes_definitions_and_endpoints_as_jso
         .iter()
         .all(|e| e["via"] == "cli"));
 }
+
+#[tokio::test]
+async fn turning_on_a_positions_inheritance_gives_it_to_the_holders_manager() {
+    let app = app_with_two_hosts().await;
+    app.import(&format!(
+        r#"
+hosts:
+  - host_id: acme
+    domain: acme.example
+    name: Acme
+    default_role: staff
+    positions:
+      - {{ id: lead, name: lead }}
+users:
+  - email: boss@acme.example
+    user_type: E
+    password: "{PASSWORD}"
+    hosts:
+      - host: acme
+        employee: {{ employee_id: e-10 }}
+  - email: worker@acme.example
+    user_type: E
+    password: "{PASSWORD}"
+    hosts:
+      - host: acme
+        employee: {{ employee_id: e-11, manager_id: e-10 }}
+        positions: [lead]
+"#
+    ))
+    .await
+    .unwrap();
+    let admin = app.api_as("admin@acme.example", "acme").await;
+    let boss = app.api_as("boss@acme.example", "acme").await;
+    let me = json(boss.me().await, StatusCode::OK).await;
+    assert_eq!(me["host"]["positions"], json!([]));
+    let changed = admin
+        .patch(
+            "/api/v1/positions/lead",
+            &json!({"inherit_to_ancestor": true}),
+        )
+        .await;
+    assert_eq!(changed.status(), StatusCode::OK);
+    let me = json(boss.me().await, StatusCode::OK).await;
+    assert_eq!(me["host"]["positions"], json!(["lead"]));
+    // A position held is in use; forced, it goes from the holder and the manager.
+    let refused = admin.delete("/api/v1/positions/lead").await;
+    assert_eq!(refused.status(), StatusCode::CONFLICT);
+    let forced = admin.delete("/api/v1/positions/lead?force=true").await;
+    assert_eq!(forced.status(), StatusCode::NO_CONTENT);
+    let me = json(boss.me().await, StatusCode::OK).await;
+    assert_eq!(me["host"]["positions"], json!([]));
+}
+
+#[tokio::test]
+async fn an_import_with_an_unknown_attribute_type_is_refused_naming_it() {
+    let app = app_with_two_hosts().await;
+    let error = app
+        .import(
+            r#"
+hosts:
+  - host_id: acme
+    domain: acme.example
+    name: Acme
+    attributes:
+      - { name: level, type: number }
+"#,
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        error.contains("level") && error.contains("number"),
+        "{error}"
+    );
+    let admin = app.api_as("admin@acme.example", "acme").await;
+    let gone = admin.get("/api/v1/attributes/level").await;
+    assert_eq!(gone.status(), StatusCode::NOT_FOUND);
+}
