@@ -216,6 +216,28 @@ mod tests {
     }
 
     #[test]
+    fn a_chosen_id_has_no_spaces_or_slashes() {
+        assert_eq!(chosen_id(None), Ok(None));
+        assert_eq!(chosen_id(Some(" clerk ")), Ok(Some("clerk".to_owned())));
+        for bad in ["a b", "a/b", "", &"x".repeat(MAX_NAME + 1)] {
+            assert_eq!(
+                chosen_id(Some(bad)).map_err(|e| e.field),
+                Err("id".to_owned())
+            );
+        }
+    }
+
+    #[test]
+    fn an_endpoint_path_has_no_spaces() {
+        assert_eq!(
+            endpoint_path("/v1/pets/{id}"),
+            Ok("/v1/pets/{id}".to_owned())
+        );
+        assert!(endpoint_path("/v1/ pets").is_err());
+        assert!(endpoint_path(&"/".repeat(MAX_PATH + 1)).is_err());
+    }
+
+    #[test]
     fn a_method_is_known_in_any_case_and_stored_upper_case() {
         assert_eq!(http_method("get"), Some("GET"));
         assert_eq!(http_method("Options"), Some("OPTIONS"));

@@ -38,7 +38,7 @@ pub use audit::{AuditEntry, AuditPage, AuditQuery, AuditStore};
 pub use catalog::{
     CatalogQuery, Definition, DefinitionChange, DefinitionPage, DefinitionStore, Endpoint,
     EndpointChange, EndpointPage, EndpointStore, Grant, NewDefinition, NewEndpoint, Permission,
-    PermissionStore,
+    PermissionPage, PermissionStore,
 };
 pub use clients::ClientStore;
 pub use consent::ConsentStore;

@@ -916,3 +916,47 @@ hosts:
     let gone = admin.get("/api/v1/attributes/level").await;
     assert_eq!(gone.status(), StatusCode::NOT_FOUND);
 }
+
+#[tokio::test]
+async fn a_holders_permissions_come_a_page_at_a_time() {
+    let app = app_with_two_hosts().await;
+    let admin = app.api_as("admin@acme.example", "acme").await;
+    for (id, path, method) in [
+        ("e1", "/v1/pets", "POST"),
+        ("e2", "/v1/pets", "GET"),
+        ("e3", "/v1/cats", "GET"),
+    ] {
+        let created = admin
+            .post(
+                "/api/v1/endpoints",
+                &json!({"id": id, "endpoint": path, "http_method": method}),
+            )
+            .await;
+        assert_eq!(created.status(), StatusCode::CREATED);
+        let granted = admin
+            .post(
+                "/api/v1/roles/staff/permissions",
+                &json!({"endpoint_id": id}),
+            )
+            .await;
+        assert_eq!(granted.status(), StatusCode::CREATED);
+    }
+    let first = json(
+        admin.get("/api/v1/roles/staff/permissions?limit=2").await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(names(&first, "permissions", "endpoint_id"), ["e3", "e2"]);
+    let cursor = first["next_cursor"].as_str().unwrap();
+    let second = json(
+        admin
+            .get(&format!(
+                "/api/v1/roles/staff/permissions?limit=2&cursor={cursor}"
+            ))
+            .await,
+        StatusCode::OK,
+    )
+    .await;
+    assert_eq!(names(&second, "permissions", "endpoint_id"), ["e1"]);
+    assert!(second.get("next_cursor").is_none(), "{second}");
+}

@@ -87,7 +87,7 @@ pub struct DefinitionChange {
 #[derive(Clone, Debug, Default)]
 pub struct CatalogQuery {
     /// The key of the previous page's last row (a definition's name, or an endpoint's
-    /// path and method joined by a newline).
+    /// path and method joined by a newline, for endpoints and permissions).
     pub after: Option<String>,
     pub limit: u32,
 }
@@ -149,6 +149,13 @@ pub struct Permission {
     /// Attributes: the value a user's attribute must have.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub value: Option<String>,
+}
+
+/// One page of permissions, ordered by endpoint path, then method.
+#[derive(Clone, Debug)]
+pub struct PermissionPage {
+    pub permissions: Vec<Permission>,
+    pub next: Option<String>,
 }
 
 /// A permission to grant. `start_date` and `end_date` are for users (checked by the

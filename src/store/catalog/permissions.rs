@@ -8,7 +8,7 @@ use sqlx::AnyConnection;
 
 use super::definition_rows::fetch;
 use super::endpoints::fetch_endpoint;
-use super::{Grant, Permission};
+use super::{trim_page, CatalogQuery, Grant, Permission, PermissionPage};
 use crate::domain::audit::{actions, AuditContext, AuditEvent};
 use crate::domain::catalog::{AttributeType, Holder};
 use crate::store::members::member_in;
@@ -16,14 +16,16 @@ use crate::store::{audit, on_unique, SqlStore, StoreError, StoreResult};
 
 #[async_trait]
 pub trait PermissionStore: Send + Sync {
-    /// The permissions of a role, group, member or attribute, ordered by endpoint.
-    /// `NotFound` when the holder is not in the host.
+    /// A page of the permissions of a role, group, member or attribute, ordered by
+    /// endpoint path, then method (`after` as for endpoints). `NotFound` when the
+    /// holder is not in the host.
     async fn list_permissions(
         &self,
         host_id: &str,
         holder: Holder,
         holder_id: &str,
-    ) -> StoreResult<Vec<Permission>>;
+        query: &CatalogQuery,
+    ) -> StoreResult<PermissionPage>;
     /// Grants a permission. `NotFound` for a holder or endpoint not in the host,
     /// `Refused` for one already granted, `Invalid` for an attribute value that does
     /// not fit the attribute's type.
@@ -178,16 +180,43 @@ impl PermissionStore for SqlStore {
         host_id: &str,
         holder: Holder,
         holder_id: &str,
-    ) -> StoreResult<Vec<Permission>> {
+        query: &CatalogQuery,
+    ) -> StoreResult<PermissionPage> {
         let mut conn = self.pool.acquire().await?;
         check_holder(&mut conn, host_id, holder, holder_id).await?;
-        let sql = format!("{} ORDER BY e.endpoint, e.http_method", select_sql(holder));
-        let rows: Vec<PermissionRow> = sqlx::query_as(&sql)
+        let after = query
+            .after
+            .as_deref()
+            .map(|a| a.split_once('\n').unwrap_or((a, "")));
+        let mut sql = select_sql(holder);
+        if after.is_some() {
+            sql.push_str(" AND (e.endpoint > $3 OR (e.endpoint = $4 AND e.http_method > $5))");
+        }
+        // One row more than asked tells whether another page follows.
+        sql.push_str(&format!(
+            " ORDER BY e.endpoint, e.http_method LIMIT {}",
+            i64::from(query.limit) + 1
+        ));
+        let mut statement = sqlx::query_as::<_, PermissionRow>(&sql)
             .bind(host_id)
-            .bind(holder_id)
+            .bind(holder_id);
+        if let Some((path, method)) = after {
+            statement = statement.bind(path).bind(path).bind(method);
+        }
+        let mut permissions: Vec<Permission> = statement
             .fetch_all(&mut *conn)
-            .await?;
-        Ok(rows.into_iter().map(permission).collect())
+            .await?
+            .into_iter()
+            .map(permission)
+            .collect();
+        let next = if trim_page(&mut permissions, query.limit) {
+            permissions
+                .last()
+                .map(|p| format!("{}\n{}", p.endpoint, p.http_method))
+        } else {
+            None
+        };
+        Ok(PermissionPage { permissions, next })
     }
 
     async fn grant_permission(

@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
+use super::catalog::{encode_cursor, parse_list_query};
 use crate::domain::catalog::Holder;
 use crate::domain::date::iso_date;
 use crate::domain::input::{date_range, text, FieldError, MAX_TEXT};
@@ -49,10 +50,13 @@ impl From<Permission> for PermissionResponse {
     }
 }
 
-/// The permissions of a holder, ordered by endpoint path, then method.
+/// A page of a holder's permissions, ordered by endpoint path, then method.
 #[derive(Debug, Serialize, ToSchema)]
 pub(super) struct PermissionListResponse {
     permissions: Vec<PermissionResponse>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    next_cursor: Option<String>,
 }
 
 /// The body of a grant.
@@ -121,12 +125,18 @@ async fn list(
     principal: Principal,
     holder: Holder,
     id: String,
+    raw: Option<String>,
 ) -> Result<Json<PermissionListResponse>, V1Error> {
     let host = principal.host_id.as_str();
     authorize(&principal, Action::ReadCatalog, host)?;
-    let permissions = state.store.list_permissions(host, holder, &id).await?;
+    let query = parse_list_query(raw.as_deref())?;
+    let page = state
+        .store
+        .list_permissions(host, holder, &id, &query)
+        .await?;
     Ok(Json(PermissionListResponse {
-        permissions: permissions.into_iter().map(Into::into).collect(),
+        permissions: page.permissions.into_iter().map(Into::into).collect(),
+        next_cursor: page.next.as_deref().map(encode_cursor),
     }))
 }
 
@@ -168,13 +178,14 @@ async fn delete(
 macro_rules! permission_routes {
     ($module:ident, $holder:ident, $tag:literal, $list:literal, $item:literal) => {
         pub(super) mod $module {
-            use axum::extract::{Path, State};
+            use axum::extract::{Path, RawQuery, State};
             use axum::http::StatusCode;
             use axum::Json;
             use utoipa_axum::router::OpenApiRouter;
             use utoipa_axum::routes;
 
             use super::{GrantRequest, PermissionListResponse, PermissionResponse};
+            use crate::http::api::v1::catalog::ListRequest;
             use crate::domain::catalog::Holder;
             use crate::domain::Principal;
             use crate::http::error::V1Error;
@@ -184,9 +195,10 @@ macro_rules! permission_routes {
             /// The permissions this holder has, by endpoint.
             #[utoipa::path(get, path = $list, tag = "permissions",
                 operation_id = concat!("list_", $tag, "_permissions"),
-                params(("id" = String, Path, description = "The holder's id")),
+                params(("id" = String, Path, description = "The holder's id"), ListRequest),
                 responses(
                     (status = 200, body = PermissionListResponse),
+                    (status = 400, description = "A parameter is malformed; `field` names it"),
                     (status = 403, description = "The caller is not a manager"),
                     (status = 404, description = "No such holder in the host"),
                 ))]
@@ -194,8 +206,9 @@ macro_rules! permission_routes {
                 State(state): State<AppState>,
                 principal: Principal,
                 Path(id): Path<String>,
+                RawQuery(raw): RawQuery,
             ) -> Result<Json<PermissionListResponse>, V1Error> {
-                super::list(state, principal, Holder::$holder, id).await
+                super::list(state, principal, Holder::$holder, id, raw).await
             }
 
             /// Grants a permission on an endpoint.
