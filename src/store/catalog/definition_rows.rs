@@ -105,35 +105,66 @@ pub(crate) async fn upsert_definition(
     host_id: &str,
     d: &NewDefinition,
 ) -> StoreResult<u64> {
-    let (table, id_col, name_col) = columns(d.kind);
-    let id = d.id.as_deref().unwrap_or(&d.name);
-    let common = format!(
-        "ON CONFLICT (host_id, {id_col}) DO UPDATE SET {name_col} = excluded.{name_col}, \
-         description = excluded.description"
-    );
-    let differs = format!(
-        "WHERE {table}.{name_col} IS DISTINCT FROM excluded.{name_col} \
-         OR {table}.description IS DISTINCT FROM excluded.description"
-    );
-    let sql = match d.kind {
-        Kind::Role | Kind::Group => format!(
-            "INSERT INTO {table} (host_id, {id_col}, {name_col}, description) \
-             VALUES ($1, $2, $3, $4) {common} {differs}"
+    write(conn, host_id, d, true).await
+}
+
+/// Inserts a new definition; a taken id or name is a unique violation, never an
+/// update of the row that holds it (two creations racing must not merge).
+pub(super) async fn insert_definition(
+    conn: &mut AnyConnection,
+    host_id: &str,
+    d: &NewDefinition,
+) -> StoreResult<()> {
+    write(conn, host_id, d, false).await.map(|_| ())
+}
+
+/// The insert of a kind's columns, with the import's update of what differs when
+/// `upsert`.
+fn insert_sql(kind: Kind, upsert: bool) -> String {
+    let (table, id_col, name_col) = columns(kind);
+    let (columns, values, extra_set, extra_differs) = match kind {
+        Kind::Role | Kind::Group => ("", "", String::new(), String::new()),
+        Kind::Position => (
+            ", inherit_to_ancestor, inherit_to_sibling",
+            ", $5, $6",
+            ", inherit_to_ancestor = excluded.inherit_to_ancestor, \
+             inherit_to_sibling = excluded.inherit_to_sibling"
+                .to_owned(),
+            format!(
+                " OR {table}.inherit_to_ancestor IS DISTINCT FROM excluded.inherit_to_ancestor \
+                 OR {table}.inherit_to_sibling IS DISTINCT FROM excluded.inherit_to_sibling"
+            ),
         ),
-        Kind::Position => format!(
-            "INSERT INTO {table} (host_id, {id_col}, {name_col}, description, inherit_to_ancestor, \
-             inherit_to_sibling) VALUES ($1, $2, $3, $4, $5, $6) {common}, \
-             inherit_to_ancestor = excluded.inherit_to_ancestor, \
-             inherit_to_sibling = excluded.inherit_to_sibling {differs} \
-             OR {table}.inherit_to_ancestor IS DISTINCT FROM excluded.inherit_to_ancestor \
-             OR {table}.inherit_to_sibling IS DISTINCT FROM excluded.inherit_to_sibling"
-        ),
-        Kind::Attribute => format!(
-            "INSERT INTO {table} (host_id, {id_col}, {name_col}, description, attribute_type) \
-             VALUES ($1, $2, $3, $4, $5) {common}, attribute_type = excluded.attribute_type \
-             {differs} OR {table}.attribute_type IS DISTINCT FROM excluded.attribute_type"
+        Kind::Attribute => (
+            ", attribute_type",
+            ", $5",
+            ", attribute_type = excluded.attribute_type".to_owned(),
+            format!(" OR {table}.attribute_type IS DISTINCT FROM excluded.attribute_type"),
         ),
     };
+    let insert = format!(
+        "INSERT INTO {table} (host_id, {id_col}, {name_col}, description{columns}) \
+         VALUES ($1, $2, $3, $4{values})"
+    );
+    if !upsert {
+        return insert;
+    }
+    format!(
+        "{insert} ON CONFLICT (host_id, {id_col}) DO UPDATE SET {name_col} = excluded.{name_col}, \
+         description = excluded.description{extra_set} \
+         WHERE {table}.{name_col} IS DISTINCT FROM excluded.{name_col} \
+         OR {table}.description IS DISTINCT FROM excluded.description{extra_differs}"
+    )
+}
+
+async fn write(
+    conn: &mut AnyConnection,
+    host_id: &str,
+    d: &NewDefinition,
+    upsert: bool,
+) -> StoreResult<u64> {
+    let sql = insert_sql(d.kind, upsert);
+    let id = d.id.as_deref().unwrap_or(&d.name);
     let mut query = sqlx::query(&sql)
         .bind(host_id)
         .bind(id)

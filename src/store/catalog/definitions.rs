@@ -10,7 +10,7 @@ use sqlx::AnyConnection;
 
 use super::definition_id_by_name;
 use super::definition_rows::{
-    columns, definition, duplicate, fetch, lock, select_sql, upsert_definition, users_of,
+    columns, definition, duplicate, fetch, insert_definition, lock, select_sql, users_of,
     write_change, DefinitionRow,
 };
 use super::{trim_page, CatalogQuery, Definition, DefinitionChange, DefinitionPage, NewDefinition};
@@ -267,7 +267,7 @@ impl DefinitionStore for SqlStore {
             id: Some(id.clone()),
             ..new.clone()
         };
-        upsert_definition(&mut tx, host_id, &with_id)
+        insert_definition(&mut tx, host_id, &with_id)
             .await
             .map_err(|e| match e {
                 StoreError::Database(db) => on_unique(duplicate(kind))(db),
