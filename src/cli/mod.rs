@@ -18,6 +18,7 @@ mod endpoint;
 mod host;
 mod import_help;
 mod keys;
+mod permission;
 mod user;
 
 use std::path::PathBuf;
@@ -75,6 +76,9 @@ pub enum Command {
     /// Manage a host's API endpoints.
     #[command(subcommand)]
     Endpoint(endpoint::EndpointCommand),
+    /// Manage permissions on a host's API endpoints.
+    #[command(subcommand)]
+    Permission(permission::PermissionCommand),
     /// Read the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -128,6 +132,7 @@ pub async fn run_with(command: Command, mut config: Config) -> anyhow::Result<()
         Command::Position(cmd) => catalog::run_definition(&config, Kind::Position, cmd).await,
         Command::Attribute(cmd) => catalog::run_definition(&config, Kind::Attribute, cmd).await,
         Command::Endpoint(cmd) => endpoint::run(&config, cmd).await,
+        Command::Permission(cmd) => permission::run(&config, cmd).await,
         Command::Audit(cmd) => audit::run(&config, cmd).await,
         Command::Demo(cmd) => demo::run(&config, cmd).await,
         Command::Import { file } => {

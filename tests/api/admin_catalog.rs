@@ -715,7 +715,7 @@ fn tessera_json(ws: &Workspace, args: &[&str]) -> Value {
 }
 
 #[tokio::test]
-async fn the_cli_adds_lists_updates_and_deletes_definitions_and_endpoints_as_json() {
+async fn the_cli_manages_definitions_endpoints_and_permissions_printing_json() {
     let ws = Workspace::new().await;
     let (ok, _, err) = tessera(
         &ws,
@@ -807,6 +807,69 @@ async fn the_cli_adds_lists_updates_and_deletes_definitions_and_endpoints_as_jso
     assert_eq!(endpoint["http_method"], "POST");
     let endpoints = tessera_json(&ws, &["endpoint", "list", "--host", "acme", "--json"]);
     assert_eq!(endpoints["endpoints"][0]["endpoint"], "/v1/pets");
+    let granted = tessera_json(
+        &ws,
+        &[
+            "permission",
+            "grant",
+            "--host",
+            "acme",
+            "role",
+            "clerk",
+            "--endpoint",
+            "pets",
+            "--json",
+        ],
+    );
+    assert_eq!(
+        granted,
+        json!({"endpoint_id": "pets", "endpoint": "/v1/pets", "http_method": "POST"})
+    );
+    let listed = tessera_json(
+        &ws,
+        &[
+            "permission",
+            "list",
+            "--host",
+            "acme",
+            "role",
+            "clerk",
+            "--json",
+        ],
+    );
+    assert_eq!(listed["permissions"], json!([granted]));
+    let (ok, _, err) = tessera(
+        &ws,
+        &[
+            "permission",
+            "grant",
+            "--host",
+            "acme",
+            "attribute",
+            "level",
+            "--endpoint",
+            "pets",
+        ],
+    );
+    assert!(!ok);
+    assert!(err.contains("--value"), "{err}");
+    let (ok, _, err) = tessera(&ws, &["endpoint", "delete", "--host", "acme", "pets"]);
+    assert!(!ok);
+    assert!(err.contains("in use by 1 permissions"), "{err}");
+    let (ok, _, err) = tessera(
+        &ws,
+        &[
+            "permission",
+            "revoke",
+            "--host",
+            "acme",
+            "role",
+            "clerk",
+            "--endpoint",
+            "pets",
+        ],
+    );
+    assert!(ok, "{err}");
     let (ok, _, err) = tessera(&ws, &["endpoint", "delete", "--host", "acme", "pets"]);
     assert!(ok, "{err}");
     let (ok, _, err) = tessera(&ws, &["role", "delete", "--host", "acme", "clerk"]);
@@ -830,6 +893,8 @@ async fn the_cli_adds_lists_updates_and_deletes_definitions_and_endpoints_as_jso
         "position.created",
         "endpoint.created",
         "endpoint.deleted",
+        "permission.granted",
+        "permission.revoked",
     ] {
         assert!(actions.contains(&action), "{action} in {actions:?}");
     }
