@@ -11,11 +11,14 @@ macro_rules! out {
 }
 
 mod audit;
+mod catalog;
 mod client;
 mod demo;
+mod endpoint;
 mod host;
 mod import_help;
 mod keys;
+mod permission;
 mod user;
 
 use std::path::PathBuf;
@@ -23,6 +26,7 @@ use std::path::PathBuf;
 use clap::{Parser, Subcommand};
 
 use crate::config::Config;
+use crate::domain::catalog::Kind;
 
 /// Tessera, an OpenID Provider.
 #[derive(Debug, Parser)]
@@ -57,6 +61,24 @@ pub enum Command {
     /// Manage users.
     #[command(subcommand)]
     User(user::UserCommand),
+    /// Manage a host's roles.
+    #[command(subcommand)]
+    Role(catalog::DefinitionCommand),
+    /// Manage a host's groups.
+    #[command(subcommand)]
+    Group(catalog::DefinitionCommand),
+    /// Manage a host's positions.
+    #[command(subcommand)]
+    Position(catalog::DefinitionCommand),
+    /// Manage a host's attributes.
+    #[command(subcommand)]
+    Attribute(catalog::DefinitionCommand),
+    /// Manage a host's API endpoints.
+    #[command(subcommand)]
+    Endpoint(endpoint::EndpointCommand),
+    /// Manage permissions on a host's API endpoints.
+    #[command(subcommand)]
+    Permission(permission::PermissionCommand),
     /// Read the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
@@ -105,6 +127,12 @@ pub async fn run_with(command: Command, mut config: Config) -> anyhow::Result<()
         Command::Client(cmd) => client::run(&config, cmd).await,
         Command::User(cmd) => user::run(&config, cmd).await,
         Command::Keys(cmd) => keys::run(&config, cmd).await,
+        Command::Role(cmd) => catalog::run_definition(&config, Kind::Role, cmd).await,
+        Command::Group(cmd) => catalog::run_definition(&config, Kind::Group, cmd).await,
+        Command::Position(cmd) => catalog::run_definition(&config, Kind::Position, cmd).await,
+        Command::Attribute(cmd) => catalog::run_definition(&config, Kind::Attribute, cmd).await,
+        Command::Endpoint(cmd) => endpoint::run(&config, cmd).await,
+        Command::Permission(cmd) => permission::run(&config, cmd).await,
         Command::Audit(cmd) => audit::run(&config, cmd).await,
         Command::Demo(cmd) => demo::run(&config, cmd).await,
         Command::Import { file } => {

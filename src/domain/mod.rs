@@ -2,6 +2,7 @@
 
 pub mod attribute_value;
 pub mod audit;
+pub mod catalog;
 pub mod client;
 pub mod date;
 pub mod dn;

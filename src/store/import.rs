@@ -10,9 +10,11 @@ use sqlx::AnyConnection;
 
 use super::accounts::{self, EmployeeValues, UserValues};
 use super::assignment_rows::{self, Assigned};
+use super::catalog::{definition_id_by_name, upsert_definition};
 use super::profile::{position_id, recompute_positions, upsert_own_position};
 use super::users::check_user_type;
-use super::{flag, join_lines, SqlStore, StoreError, StoreResult};
+use super::{flag, join_lines, NewDefinition, SqlStore, StoreError, StoreResult};
+use crate::domain::catalog::{AttributeType, Kind};
 use crate::domain::import::{ClientDoc, Document, HostDoc, MembershipDoc, UserDoc};
 use crate::domain::secret::random_id;
 use crate::domain::RedirectUri;
@@ -190,74 +192,46 @@ async fn import_host(conn: &mut AnyConnection, h: &HostDoc, now: i64) -> StoreRe
         .bind(now),
     )
     .await?;
-    for (table, id_col, name_col, list) in [
-        ("role_t", "role_id", "role_name", &h.roles),
-        ("group_t", "group_id", "group_name", &h.groups),
-    ] {
-        let sql = format!(
-            "INSERT INTO {table} (host_id, {id_col}, {name_col}, description) VALUES ($1, $2, $3, $4) \
-             ON CONFLICT (host_id, {id_col}) DO UPDATE SET {name_col} = excluded.{name_col}, \
-             description = excluded.description WHERE {table}.{name_col} IS DISTINCT FROM excluded.{name_col} \
-             OR {table}.description IS DISTINCT FROM excluded.description"
-        );
+    // The definitions are written by the catalog, their one writer.
+    for (kind, list) in [(Kind::Role, &h.roles), (Kind::Group, &h.groups)] {
         for item in list {
-            let id = item.id.as_deref().unwrap_or(&item.name);
-            changed += run(
-                conn,
-                sqlx::query(&sql)
-                    .bind(h.host_id.as_str())
-                    .bind(id)
-                    .bind(item.name.as_str())
-                    .bind(item.description.as_deref()),
-            )
-            .await
-            .map_err(|e| StoreError::Invalid(format!("{table} {:?}: {e}", item.name)))?;
+            let d = NewDefinition {
+                id: item.id.clone(),
+                description: item.description.clone(),
+                ..NewDefinition::named(kind, &item.name)
+            };
+            changed += upsert_definition(conn, &h.host_id, &d)
+                .await
+                .map_err(|e| StoreError::Invalid(format!("{kind} {:?}: {e}", item.name)))?;
         }
     }
     let mut positions_changed = false;
     for p in &h.positions {
-        let n = run(
-            conn,
-            sqlx::query(
-                "INSERT INTO position_t (host_id, position_id, position_name, description, inherit_to_ancestor, \
-                 inherit_to_sibling) VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (host_id, position_id) DO UPDATE \
-                 SET position_name = excluded.position_name, description = excluded.description, \
-                 inherit_to_ancestor = excluded.inherit_to_ancestor, inherit_to_sibling = excluded.inherit_to_sibling \
-                 WHERE position_t.position_name IS DISTINCT FROM excluded.position_name \
-                    OR position_t.description IS DISTINCT FROM excluded.description \
-                    OR position_t.inherit_to_ancestor IS DISTINCT FROM excluded.inherit_to_ancestor \
-                    OR position_t.inherit_to_sibling IS DISTINCT FROM excluded.inherit_to_sibling",
-            )
-            .bind(h.host_id.as_str())
-            .bind(p.id.as_deref().unwrap_or(&p.name))
-            .bind(p.name.as_str())
-            .bind(p.description.as_deref())
-            .bind(flag(p.inherit_to_ancestor))
-            .bind(flag(p.inherit_to_sibling)),
-        )
-        .await?;
+        let d = NewDefinition {
+            id: p.id.clone(),
+            description: p.description.clone(),
+            inherit_to_ancestor: p.inherit_to_ancestor,
+            inherit_to_sibling: p.inherit_to_sibling,
+            ..NewDefinition::named(Kind::Position, &p.name)
+        };
+        let n = upsert_definition(conn, &h.host_id, &d).await?;
         positions_changed |= n > 0;
         changed += n;
     }
     for a in &h.attributes {
-        changed += run(
-            conn,
-            sqlx::query(
-                "INSERT INTO attribute_t (host_id, attribute_id, attribute_name, attribute_type, description) \
-                 VALUES ($1, $2, $3, $4, $5) ON CONFLICT (host_id, attribute_id) DO UPDATE \
-                 SET attribute_name = excluded.attribute_name, attribute_type = excluded.attribute_type, \
-                 description = excluded.description \
-                 WHERE attribute_t.attribute_name IS DISTINCT FROM excluded.attribute_name \
-                    OR attribute_t.attribute_type IS DISTINCT FROM excluded.attribute_type \
-                    OR attribute_t.description IS DISTINCT FROM excluded.description",
-            )
-            .bind(h.host_id.as_str())
-            .bind(a.id.as_deref().unwrap_or(&a.name))
-            .bind(a.name.as_str())
-            .bind(a.attribute_type.as_str())
-            .bind(a.description.as_deref()),
-        )
-        .await?;
+        let attribute_type = AttributeType::parse(&a.attribute_type).ok_or_else(|| {
+            StoreError::Invalid(format!(
+                "attribute {:?}: unknown type {:?}",
+                a.name, a.attribute_type
+            ))
+        })?;
+        let d = NewDefinition {
+            id: a.id.clone(),
+            description: a.description.clone(),
+            attribute_type,
+            ..NewDefinition::named(Kind::Attribute, &a.name)
+        };
+        changed += upsert_definition(conn, &h.host_id, &d).await?;
     }
     Ok((changed, positions_changed))
 }
@@ -384,25 +358,15 @@ async fn host_id(conn: &mut AnyConnection, id_or_domain: &str) -> StoreResult<St
     row.map(|(h,)| h).ok_or(StoreError::NotFound("host"))
 }
 
+/// The id of a role, group or attribute the document names, which the host must define.
 async fn id_by_name(
     conn: &mut AnyConnection,
-    table: &str,
+    kind: Kind,
     host_id: &str,
     name: &str,
 ) -> StoreResult<String> {
-    let (id_col, name_col) = match table {
-        "role_t" => ("role_id", "role_name"),
-        "group_t" => ("group_id", "group_name"),
-        _ => ("attribute_id", "attribute_name"),
-    };
-    let sql = format!("SELECT {id_col} FROM {table} WHERE host_id = $1 AND {name_col} = $2");
-    let row: Option<(String,)> = sqlx::query_as(&sql)
-        .bind(host_id)
-        .bind(name)
-        .fetch_optional(&mut *conn)
-        .await?;
-    let kind = table.trim_end_matches("_t");
-    row.map(|(id,)| id)
+    definition_id_by_name(conn, host_id, kind, name)
+        .await?
         .ok_or_else(|| StoreError::Invalid(format!("{kind} {name:?} is not defined in this host")))
 }
 
@@ -429,16 +393,16 @@ async fn import_membership(
     if let Some(c) = &m.customer {
         changed += accounts::upsert_customer(conn, host_id, &c.customer_id, user_id, now).await?;
     }
-    for (table, kind, list) in [
-        ("role_t", Assigned::Role, &m.roles),
-        ("group_t", Assigned::Group, &m.groups),
+    for (kind, assigned, list) in [
+        (Kind::Role, Assigned::Role, &m.roles),
+        (Kind::Group, Assigned::Group, &m.groups),
     ] {
         for a in list {
             let (name, start, end) = a.dated().map_err(StoreError::Invalid)?;
-            let id = id_by_name(conn, table, host_id, &name).await?;
+            let id = id_by_name(conn, kind, host_id, &name).await?;
             changed += assignment_rows::upsert_dated(
                 conn,
-                kind,
+                assigned,
                 host_id,
                 &id,
                 user_id,
@@ -449,7 +413,7 @@ async fn import_membership(
         }
     }
     for (name, value, start, end) in m.attributes.values().map_err(StoreError::Invalid)? {
-        let id = id_by_name(conn, "attribute_t", host_id, &name).await?;
+        let id = id_by_name(conn, Kind::Attribute, host_id, &name).await?;
         changed += assignment_rows::upsert_attribute(
             conn,
             host_id,

@@ -10,6 +10,7 @@ mod accounts;
 mod assignment_rows;
 mod assignments;
 mod audit;
+mod catalog;
 mod clients;
 mod consent;
 mod directory;
@@ -39,9 +40,14 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 pub use assignments::{
-    Assignment, AssignmentKind, AssignmentStore, Definition, Ending, NewAssignment,
+    Assignment, AssignmentKind, AssignmentStore, Ending, NamedDefinition, NewAssignment,
 };
 pub use audit::{AuditEntry, AuditPage, AuditQuery, AuditStore};
+pub use catalog::{
+    CatalogQuery, Definition, DefinitionChange, DefinitionPage, DefinitionStore, Endpoint,
+    EndpointChange, EndpointPage, EndpointStore, Grant, NewDefinition, NewEndpoint, Permission,
+    PermissionPage, PermissionStore,
+};
 pub use clients::ClientStore;
 pub use consent::ConsentStore;
 pub use directory::{DirectoryStore, EmployeeFacts, Provision};
@@ -116,6 +122,9 @@ pub trait Store:
     AssignmentStore
     + AuditStore
     + ClientStore
+    + DefinitionStore
+    + EndpointStore
+    + PermissionStore
     + ConsentStore
     + DirectoryStore
     + GrantStore

@@ -343,11 +343,17 @@ async fn an_assignment_made_through_the_api_and_a_lock_reach_decisions() {
     assert!(allowed(&app, &gw, &uma, "/orders", "GET").await);
     let admin = app.api_as("admin@acme.example", "acme").await;
     let given = admin
-        .post(&format!("/api/v1/users/{max}/groups"), &json!({"group": "night-shift"}))
+        .post(
+            &format!("/api/v1/users/{max}/groups"),
+            &json!({"group": "night-shift"}),
+        )
         .await;
     assert_eq!(given.status(), StatusCode::CREATED);
     let locked = admin
-        .put(&format!("/api/v1/users/{uma}/status"), &json!({"locked": true}))
+        .put(
+            &format!("/api/v1/users/{uma}/status"),
+            &json!({"locked": true}),
+        )
         .await;
     assert_eq!(locked.status(), StatusCode::OK);
     let mut settled = false;
@@ -361,4 +367,40 @@ async fn an_assignment_made_through_the_api_and_a_lock_reach_decisions() {
         tokio::time::sleep(std::time::Duration::from_millis(100)).await;
     }
     assert!(settled, "the group given and the lock never counted");
+}
+
+#[tokio::test]
+async fn a_permission_granted_through_the_catalog_api_reaches_decisions() {
+    let app = app_with_two_hosts().await;
+    seed_permissions(&app).await;
+    let gw = gateway_token(&app, "acme").await;
+    let max = user_id(&app, "manager@acme.example").await;
+    assert!(!allowed(&app, &gw, &max, "/admin", "POST").await);
+    let admin = app.api_as("admin@acme.example", "acme").await;
+    let roles = json(admin.get("/api/v1/roles?limit=200").await, StatusCode::OK).await;
+    let manager_role = roles["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "manager")
+        .unwrap_or_else(|| panic!("{roles}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let granted = admin
+        .post(
+            &format!("/api/v1/roles/{manager_role}/permissions"),
+            &json!({"endpoint_id": "admin"}),
+        )
+        .await;
+    assert_eq!(granted.status(), StatusCode::CREATED);
+    let mut seen = false;
+    for _ in 0..30 {
+        if allowed(&app, &gw, &max, "/admin", "POST").await {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert!(seen, "the new permission never counted");
 }

@@ -7,6 +7,7 @@ mod helpers;
 mod access;
 mod admin_api;
 mod admin_assignments;
+mod admin_catalog;
 mod admin_status;
 mod admin_users;
 mod at_rest;

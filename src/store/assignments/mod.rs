@@ -65,7 +65,7 @@ impl AssignmentKind {
 
 /// A definition of the host, found by name.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Definition {
+pub struct NamedDefinition {
     pub id: String,
     /// Attributes only: the type their values must have.
     pub attribute_type: Option<String>,
@@ -114,12 +114,12 @@ pub struct Ending<'a> {
 #[async_trait]
 pub trait AssignmentStore: Send + Sync {
     /// The host's definition of a role, group, attribute or position by name.
-    async fn find_definition(
+    async fn find_definition_by_name(
         &self,
         host_id: &str,
         kind: AssignmentKind,
         name: &str,
-    ) -> StoreResult<Option<Definition>>;
+    ) -> StoreResult<Option<NamedDefinition>>;
     /// Every assignment of the kind the member has in the host, past, current and
     /// planned, by name and start. `NotFound` when not a member.
     async fn list_assignments(
@@ -152,12 +152,12 @@ pub trait AssignmentStore: Send + Sync {
 
 #[async_trait]
 impl AssignmentStore for SqlStore {
-    async fn find_definition(
+    async fn find_definition_by_name(
         &self,
         host_id: &str,
         kind: AssignmentKind,
         name: &str,
-    ) -> StoreResult<Option<Definition>> {
+    ) -> StoreResult<Option<NamedDefinition>> {
         let (table, id_col, name_col) = kind.definition();
         let type_col = if kind == AssignmentKind::Attribute {
             "attribute_type"
@@ -171,7 +171,7 @@ impl AssignmentStore for SqlStore {
         .bind(name)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.map(|(id, attribute_type)| Definition { id, attribute_type }))
+        Ok(row.map(|(id, attribute_type)| NamedDefinition { id, attribute_type }))
     }
 
     async fn list_assignments(

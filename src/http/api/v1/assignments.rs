@@ -26,14 +26,14 @@ use crate::store::{Assignment, AssignmentKind, Ending, NewAssignment};
 
 pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
-        .routes(routes!(get_roles, post_role))
-        .routes(routes!(delete_role))
-        .routes(routes!(get_groups, post_group))
-        .routes(routes!(delete_group))
-        .routes(routes!(get_attributes, post_attribute))
-        .routes(routes!(delete_attribute))
-        .routes(routes!(get_positions, post_position))
-        .routes(routes!(delete_position))
+        .routes(routes!(get_user_roles, post_user_role))
+        .routes(routes!(delete_user_role))
+        .routes(routes!(get_user_groups, post_user_group))
+        .routes(routes!(delete_user_group))
+        .routes(routes!(get_user_attributes, post_user_attribute))
+        .routes(routes!(delete_user_attribute))
+        .routes(routes!(get_user_positions, post_user_position))
+        .routes(routes!(delete_user_position))
 }
 
 /// One assignment as the API shows it.
@@ -171,7 +171,7 @@ async fn add(
     let (start, end) = input::date_range(asked.start_date.unwrap_or(&today), asked.end_date)?;
     let definition = state
         .store
-        .find_definition(host_id, asked.kind, &name)
+        .find_definition_by_name(host_id, asked.kind, &name)
         .await?
         .ok_or_else(|| FieldError::new(field, format!("no {field} {name:?} in the host")))?;
     let value = match asked.value {
@@ -229,7 +229,7 @@ async fn end(
         .ok_or(Refusal::NotFound)?;
     let definition = state
         .store
-        .find_definition(host_id, kind, name)
+        .find_definition_by_name(host_id, kind, name)
         .await?
         .ok_or(Refusal::NotFound)?;
     let now = state.now();
@@ -352,9 +352,9 @@ assignment_routes!(
     "role",
     RoleRequest,
     role,
-    get_roles,
-    post_role,
-    delete_role,
+    get_user_roles,
+    post_user_role,
+    delete_user_role,
     no_value
 );
 assignment_routes!(
@@ -363,9 +363,9 @@ assignment_routes!(
     "group",
     GroupRequest,
     group,
-    get_groups,
-    post_group,
-    delete_group,
+    get_user_groups,
+    post_user_group,
+    delete_user_group,
     no_value
 );
 assignment_routes!(
@@ -374,9 +374,9 @@ assignment_routes!(
     "attribute",
     AttributeRequest,
     attribute,
-    get_attributes,
-    post_attribute,
-    delete_attribute,
+    get_user_attributes,
+    post_user_attribute,
+    delete_user_attribute,
     attribute_value
 );
 assignment_routes!(
@@ -385,8 +385,8 @@ assignment_routes!(
     "position",
     PositionRequest,
     position,
-    get_positions,
-    post_position,
-    delete_position,
+    get_user_positions,
+    post_user_position,
+    delete_user_position,
     no_value
 );

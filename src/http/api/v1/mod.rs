@@ -7,7 +7,11 @@
 mod access;
 mod assignments;
 mod audit;
+mod catalog;
+mod catalog_routes;
+mod endpoints;
 mod me;
+mod permissions;
 mod query;
 mod user_admin;
 mod users;
@@ -85,6 +89,9 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(access::router())
         .merge(assignments::router())
         .merge(audit::router())
+        .merge(catalog_routes::router())
+        .merge(endpoints::router())
+        .merge(permissions::router())
         .merge(me::router())
         .merge(users::router())
         .merge(user_admin::router());
@@ -129,5 +136,28 @@ mod tests {
         assert!(paths.iter().all(|p| p.starts_with(PREFIX)), "{paths:?}");
         assert!(paths.contains(&"/api/v1/openapi.json"), "{paths:?}");
         assert!(paths.contains(&"/api/v1/users/{id}"), "{paths:?}");
+        for catalog in ["roles", "groups", "positions", "attributes", "endpoints"] {
+            assert!(
+                paths.contains(&format!("/api/v1/{catalog}/{{id}}").as_str()),
+                "{paths:?}"
+            );
+        }
+        assert!(
+            paths.contains(&"/api/v1/attributes/{id}/permissions/{endpoint_id}"),
+            "{paths:?}"
+        );
+        let ids: Vec<_> = doc
+            .paths
+            .paths
+            .values()
+            .flat_map(|item| {
+                [&item.get, &item.post, &item.patch, &item.put, &item.delete]
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|op| op.operation_id.clone())
+            })
+            .collect();
+        let unique: std::collections::BTreeSet<_> = ids.iter().collect();
+        assert_eq!(unique.len(), ids.len(), "operation ids repeat: {ids:?}");
     }
 }
