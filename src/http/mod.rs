@@ -34,6 +34,9 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+pub(crate) use api::v1::{
+    client_id, parse_scopes, parse_uris, ClientView, NewClientView, SecretView,
+};
 pub use client_address::{client_address, ClientAddress};
 pub use error::{ApiError, PageError, V1Error};
 pub use session::SqlSessionStore;

@@ -1,10 +1,14 @@
-//! Registered clients: `client_t`.
+//! Registered clients (RFC 6749 §2): `client_t`, the one writer of that table besides
+//! the import. Changes made by the management API and the CLI run in one transaction
+//! with their audit entry (issue 13); no secret ever reaches the trail.
 
 use async_trait::async_trait;
-use sqlx::FromRow;
+use serde::Serialize;
+use sqlx::{AnyConnection, FromRow};
 
-use super::{flag, join_lines, on_unique, split_lines, SqlStore, StoreError, StoreResult};
-use crate::domain::{Client, ClientType, RedirectUri, Scopes, TokenHash};
+use super::{audit, flag, join_lines, on_unique, split_lines, SqlStore, StoreError, StoreResult};
+use crate::domain::audit::{actions, AuditContext, AuditEvent};
+use crate::domain::{AuthMethod, Client, ClientType, GrantType, RedirectUri, Scopes, TokenHash};
 
 #[derive(FromRow)]
 struct ClientRow {
@@ -20,6 +24,7 @@ struct ClientRow {
     require_pkce: i64,
     profile_in_id_token: i64,
     skip_consent: i64,
+    auth_method: Option<String>,
 }
 
 impl TryFrom<ClientRow> for Client {
@@ -37,7 +42,16 @@ impl TryFrom<ClientRow> for Client {
             secret_hash: row.secret_hash.map(TokenHash::from_stored),
             redirect_uris: uris(&row.redirect_uris)?,
             post_logout_redirect_uris: uris(&row.post_logout_redirect_uris)?,
-            grant_types: split_lines(&row.grant_types),
+            grant_types: split_lines(&row.grant_types)
+                .iter()
+                .map(|g| GrantType::parse(g).map_err(StoreError::Corrupt))
+                .collect::<Result<_, _>>()?,
+            auth_method: row
+                .auth_method
+                .as_deref()
+                .map(AuthMethod::parse)
+                .transpose()
+                .map_err(StoreError::Corrupt)?,
             allowed_scopes: Scopes::parse(&row.scopes)
                 .map_err(|e| StoreError::Corrupt(e.to_string()))?,
             require_pkce: row.require_pkce != 0,
@@ -52,44 +66,181 @@ impl TryFrom<ClientRow> for Client {
 
 const CLIENT_COLUMNS: &str = "client_id, host_id, name, client_type, secret_hash, redirect_uris, \
      post_logout_redirect_uris, grant_types, scopes, require_pkce, profile_in_id_token, \
-     skip_consent";
+     skip_consent, auth_method";
+
+/// Grant types as stored: one name a line.
+pub(crate) fn grants_text(grants: &[GrantType]) -> String {
+    join_lines(&grants.iter().map(|g| g.as_str()).collect::<Vec<_>>())
+}
+
+fn uris_text(list: &[RedirectUri]) -> String {
+    join_lines(&list.iter().map(RedirectUri::as_str).collect::<Vec<_>>())
+}
+
+/// A client as the audit trail records it: everything but the secret's hash, which
+/// says only whether there is one.
+#[derive(Debug, PartialEq, Eq, Serialize)]
+pub struct ClientFacts<'a> {
+    name: &'a str,
+    host_id: Option<&'a str>,
+    client_type: ClientType,
+    has_secret: bool,
+    redirect_uris: &'a [RedirectUri],
+    post_logout_redirect_uris: &'a [RedirectUri],
+    grant_types: &'a [GrantType],
+    scopes: String,
+    token_endpoint_auth_method: Option<AuthMethod>,
+    require_pkce: bool,
+    profile_in_id_token: bool,
+    skip_consent: bool,
+}
+
+impl<'a> From<&'a Client> for ClientFacts<'a> {
+    fn from(c: &'a Client) -> Self {
+        Self {
+            name: &c.name,
+            host_id: c.host_id.as_deref(),
+            client_type: c.client_type,
+            has_secret: c.secret_hash.is_some(),
+            redirect_uris: &c.redirect_uris,
+            post_logout_redirect_uris: &c.post_logout_redirect_uris,
+            grant_types: &c.grant_types,
+            scopes: c.allowed_scopes.to_string(),
+            token_endpoint_auth_method: c.auth_method,
+            require_pkce: c.require_pkce,
+            profile_in_id_token: c.profile_in_id_token,
+            skip_consent: c.skip_consent,
+        }
+    }
+}
+
+/// A page of a host's clients, by client id.
+#[derive(Debug)]
+pub struct ClientPage {
+    pub clients: Vec<Client>,
+    /// The last client id of this page when more follow.
+    pub next: Option<String>,
+}
 
 #[async_trait]
 pub trait ClientStore: Send + Sync {
-    async fn create_client(&self, client: &Client, now: i64) -> StoreResult<()>;
+    /// Registers a client, audited as Tessera's own doing (tests, development data).
+    async fn create_client(&self, client: &Client, now: i64) -> StoreResult<()> {
+        self.register_client(client, &AuditContext::system(), now)
+            .await
+    }
+    /// Registers a client with its audit entry. `Conflict` when the id is taken.
+    async fn register_client(
+        &self,
+        client: &Client,
+        context: &AuditContext,
+        now: i64,
+    ) -> StoreResult<()>;
     async fn find_client(&self, client_id: &str) -> StoreResult<Option<Client>>;
     async fn list_clients(&self) -> StoreResult<Vec<Client>>;
-    async fn set_client_secret(&self, client_id: &str, secret_hash: &TokenHash) -> StoreResult<()>;
+    /// A host's clients after the client id `after`, at most `limit`.
+    async fn list_host_clients(
+        &self,
+        host_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<ClientPage>;
+    /// Replaces a client's settings (not its id, host or secret) with `changed`'s,
+    /// provided the stored client still is `expected` (what the caller read and
+    /// changed): a change made meanwhile is `Refused` rather than lost. `host_id`
+    /// none: any host (the CLI).
+    async fn update_client(
+        &self,
+        host_id: Option<&str>,
+        expected: &Client,
+        changed: &Client,
+        context: &AuditContext,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Deletes a client of the host (`None`: any host); its consents go with it and its
+    /// token families are revoked, so no token it was given keeps working.
+    async fn delete_client(
+        &self,
+        host_id: Option<&str>,
+        client_id: &str,
+        context: &AuditContext,
+        now: i64,
+    ) -> StoreResult<()>;
+    /// Replaces a confidential client's secret. `NotFound` for a public client or one
+    /// of another host.
+    async fn rotate_client_secret(
+        &self,
+        host_id: Option<&str>,
+        client_id: &str,
+        secret_hash: &TokenHash,
+        context: &AuditContext,
+        now: i64,
+    ) -> StoreResult<()>;
+}
+
+/// The client, inside a transaction, if it belongs to `host_id` (any host if none).
+async fn client_in(
+    conn: &mut AnyConnection,
+    host_id: Option<&str>,
+    client_id: &str,
+) -> StoreResult<Option<Client>> {
+    let sql = format!("SELECT {CLIENT_COLUMNS} FROM client_t WHERE client_id = $1");
+    let row: Option<ClientRow> = sqlx::query_as(&sql)
+        .bind(client_id)
+        .fetch_optional(conn)
+        .await?;
+    let client = row.map(Client::try_from).transpose()?;
+    Ok(client.filter(|c| host_id.is_none_or(|h| c.host_id.as_deref() == Some(h))))
+}
+
+/// Takes the client row's lock on PostgreSQL (SQLite's write transaction holds the
+/// database's), so the state read after it cannot change before the commit.
+async fn lock_client(conn: &mut AnyConnection, client_id: &str) -> StoreResult<()> {
+    sqlx::query("UPDATE client_t SET client_id = client_id WHERE client_id = $1")
+        .bind(client_id)
+        .execute(conn)
+        .await?;
+    Ok(())
 }
 
 #[async_trait]
 impl ClientStore for SqlStore {
-    async fn create_client(&self, c: &Client, now: i64) -> StoreResult<()> {
-        let uris = |list: &[RedirectUri]| {
-            join_lines(&list.iter().map(RedirectUri::as_str).collect::<Vec<_>>())
-        };
+    async fn register_client(
+        &self,
+        c: &Client,
+        context: &AuditContext,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
         sqlx::query(
             "INSERT INTO client_t (client_id, host_id, name, client_type, secret_hash, \
              redirect_uris, post_logout_redirect_uris, grant_types, scopes, require_pkce, \
-             profile_in_id_token, skip_consent, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+             profile_in_id_token, skip_consent, auth_method, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         )
         .bind(&c.client_id)
         .bind(&c.host_id)
         .bind(&c.name)
         .bind(c.client_type.as_str())
         .bind(c.secret_hash.as_ref().map(|h| h.as_str().to_owned()))
-        .bind(uris(&c.redirect_uris))
-        .bind(uris(&c.post_logout_redirect_uris))
-        .bind(join_lines(&c.grant_types))
+        .bind(uris_text(&c.redirect_uris))
+        .bind(uris_text(&c.post_logout_redirect_uris))
+        .bind(grants_text(&c.grant_types))
         .bind(c.allowed_scopes.to_string())
         .bind(flag(c.require_pkce))
         .bind(flag(c.profile_in_id_token))
         .bind(flag(c.skip_consent))
+        .bind(c.auth_method.map(AuthMethod::as_str))
         .bind(now)
-        .execute(&self.writer)
+        .execute(&mut *tx)
         .await
         .map_err(on_unique("a client with this id"))?;
+        let mut event = AuditEvent::new(actions::CLIENT_CREATED)
+            .target("client", &c.client_id)
+            .after(&ClientFacts::from(c));
+        event.host_id.clone_from(&c.host_id);
+        audit::record(&mut tx, context, &event, now).await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -108,18 +259,135 @@ impl ClientStore for SqlStore {
         rows.into_iter().map(Client::try_from).collect()
     }
 
-    async fn set_client_secret(&self, client_id: &str, secret_hash: &TokenHash) -> StoreResult<()> {
-        let done = sqlx::query(
-            "UPDATE client_t SET secret_hash = $1 WHERE client_id = $2 \
-             AND client_type = 'confidential'",
-        )
-        .bind(secret_hash.as_str())
-        .bind(client_id)
-        .execute(&self.writer)
-        .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound("confidential client"));
+    async fn list_host_clients(
+        &self,
+        host_id: &str,
+        after: Option<&str>,
+        limit: u32,
+    ) -> StoreResult<ClientPage> {
+        // One row more than the page tells whether another page follows.
+        let sql = format!(
+            "SELECT {CLIENT_COLUMNS} FROM client_t WHERE host_id = $1 AND client_id > $2 \
+             ORDER BY client_id LIMIT $3"
+        );
+        let rows: Vec<ClientRow> = sqlx::query_as(&sql)
+            .bind(host_id)
+            .bind(after.unwrap_or_default())
+            .bind(i64::from(limit) + 1)
+            .fetch_all(&self.pool)
+            .await?;
+        let mut clients = rows
+            .into_iter()
+            .map(Client::try_from)
+            .collect::<StoreResult<Vec<_>>>()?;
+        let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+        let next = if clients.len() > limit {
+            clients.truncate(limit);
+            clients.last().map(|c| c.client_id.clone())
+        } else {
+            None
+        };
+        Ok(ClientPage { clients, next })
+    }
+
+    async fn update_client(
+        &self,
+        host_id: Option<&str>,
+        expected: &Client,
+        c: &Client,
+        context: &AuditContext,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        lock_client(&mut tx, &expected.client_id).await?;
+        let before = client_in(&mut tx, host_id, &expected.client_id)
+            .await?
+            .ok_or(StoreError::NotFound("client"))?;
+        if ClientFacts::from(&before) != ClientFacts::from(expected) {
+            return Err(StoreError::Refused(
+                "the client was changed meanwhile; read it again".to_owned(),
+            ));
         }
+        sqlx::query(
+            "UPDATE client_t SET name = $1, redirect_uris = $2, post_logout_redirect_uris = $3, \
+             grant_types = $4, scopes = $5, require_pkce = $6, profile_in_id_token = $7, \
+             skip_consent = $8, auth_method = $9 WHERE client_id = $10",
+        )
+        .bind(&c.name)
+        .bind(uris_text(&c.redirect_uris))
+        .bind(uris_text(&c.post_logout_redirect_uris))
+        .bind(grants_text(&c.grant_types))
+        .bind(c.allowed_scopes.to_string())
+        .bind(flag(c.require_pkce))
+        .bind(flag(c.profile_in_id_token))
+        .bind(flag(c.skip_consent))
+        .bind(c.auth_method.map(AuthMethod::as_str))
+        .bind(&before.client_id)
+        .execute(&mut *tx)
+        .await?;
+        let after = client_in(&mut tx, None, &before.client_id)
+            .await?
+            .ok_or(StoreError::NotFound("client"))?;
+        let mut event = AuditEvent::new(actions::CLIENT_UPDATED)
+            .target("client", &before.client_id)
+            .before(&ClientFacts::from(&before))
+            .after(&ClientFacts::from(&after));
+        event.host_id.clone_from(&before.host_id);
+        audit::record(&mut tx, context, &event, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn delete_client(
+        &self,
+        host_id: Option<&str>,
+        client_id: &str,
+        context: &AuditContext,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        lock_client(&mut tx, client_id).await?;
+        let before = client_in(&mut tx, host_id, client_id)
+            .await?
+            .ok_or(StoreError::NotFound("client"))?;
+        super::grants::revoke_client_families(&mut tx, client_id, now).await?;
+        sqlx::query("DELETE FROM client_t WHERE client_id = $1")
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        let mut event = AuditEvent::new(actions::CLIENT_DELETED)
+            .target("client", client_id)
+            .before(&ClientFacts::from(&before));
+        event.host_id.clone_from(&before.host_id);
+        audit::record(&mut tx, context, &event, now).await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    async fn rotate_client_secret(
+        &self,
+        host_id: Option<&str>,
+        client_id: &str,
+        secret_hash: &TokenHash,
+        context: &AuditContext,
+        now: i64,
+    ) -> StoreResult<()> {
+        let mut tx = self.begin_write().await?;
+        lock_client(&mut tx, client_id).await?;
+        let before = client_in(&mut tx, host_id, client_id)
+            .await?
+            .filter(|c| !c.is_public())
+            .ok_or(StoreError::NotFound("confidential client"))?;
+        sqlx::query("UPDATE client_t SET secret_hash = $1 WHERE client_id = $2")
+            .bind(secret_hash.as_str())
+            .bind(client_id)
+            .execute(&mut *tx)
+            .await?;
+        // Neither secret nor hash: the entry says that it changed, and by whom.
+        let mut event = AuditEvent::new(actions::CLIENT_SECRET_ROTATED).target("client", client_id);
+        event.host_id.clone_from(&before.host_id);
+        audit::record(&mut tx, context, &event, now).await?;
+        tx.commit().await?;
         Ok(())
     }
 }

@@ -13,7 +13,7 @@ use super::users::{check_user_type, write_contact};
 use super::{flag, join_lines, SqlStore, StoreError, StoreResult};
 use crate::domain::import::{ClientDoc, Document, HostDoc, MembershipDoc, UserDoc};
 use crate::domain::secret::random_id;
-use crate::domain::RedirectUri;
+use crate::domain::{AuthMethod, RedirectUri};
 
 /// How many rows the import inserted or changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -404,13 +404,14 @@ async fn import_client(conn: &mut AnyConnection, c: &ClientDoc, now: i64) -> Sto
         conn,
         sqlx::query(
             "INSERT INTO client_t (client_id, host_id, name, client_type, secret_hash, redirect_uris, \
-             post_logout_redirect_uris, grant_types, scopes, require_pkce, profile_in_id_token, skip_consent, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (client_id) DO UPDATE SET \
+             post_logout_redirect_uris, grant_types, scopes, require_pkce, profile_in_id_token, skip_consent, auth_method, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (client_id) DO UPDATE SET \
              host_id = excluded.host_id, name = excluded.name, client_type = excluded.client_type, \
              secret_hash = excluded.secret_hash, redirect_uris = excluded.redirect_uris, \
              post_logout_redirect_uris = excluded.post_logout_redirect_uris, grant_types = excluded.grant_types, \
              scopes = excluded.scopes, require_pkce = excluded.require_pkce, \
-             profile_in_id_token = excluded.profile_in_id_token, skip_consent = excluded.skip_consent \
+             profile_in_id_token = excluded.profile_in_id_token, skip_consent = excluded.skip_consent, \
+             auth_method = excluded.auth_method \
              WHERE client_t.host_id IS DISTINCT FROM excluded.host_id OR client_t.name IS DISTINCT FROM excluded.name \
                 OR client_t.client_type IS DISTINCT FROM excluded.client_type \
                 OR client_t.secret_hash IS DISTINCT FROM excluded.secret_hash \
@@ -420,7 +421,8 @@ async fn import_client(conn: &mut AnyConnection, c: &ClientDoc, now: i64) -> Sto
                 OR client_t.scopes IS DISTINCT FROM excluded.scopes \
                 OR client_t.require_pkce IS DISTINCT FROM excluded.require_pkce \
                 OR client_t.profile_in_id_token IS DISTINCT FROM excluded.profile_in_id_token \
-                OR client_t.skip_consent IS DISTINCT FROM excluded.skip_consent",
+                OR client_t.skip_consent IS DISTINCT FROM excluded.skip_consent \
+                OR client_t.auth_method IS DISTINCT FROM excluded.auth_method",
         )
         .bind(client.client_id.clone())
         .bind(client.host_id.clone())
@@ -429,11 +431,12 @@ async fn import_client(conn: &mut AnyConnection, c: &ClientDoc, now: i64) -> Sto
         .bind(client.secret_hash.as_ref().map(|h| h.as_str().to_owned()))
         .bind(uris(&client.redirect_uris))
         .bind(uris(&client.post_logout_redirect_uris))
-        .bind(join_lines(&client.grant_types))
+        .bind(super::clients::grants_text(&client.grant_types))
         .bind(client.allowed_scopes.to_string())
         .bind(flag(client.require_pkce))
         .bind(flag(client.profile_in_id_token))
         .bind(flag(client.skip_consent))
+        .bind(client.auth_method.map(AuthMethod::as_str))
         .bind(now),
     )
     .await

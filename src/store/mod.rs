@@ -34,7 +34,7 @@ use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
 pub use audit::{AuditEntry, AuditPage, AuditQuery, AuditStore};
-pub use clients::ClientStore;
+pub use clients::{ClientPage, ClientStore};
 pub use consent::ConsentStore;
 pub use directory::{DirectoryStore, EmployeeFacts, Provision};
 pub use grants::{

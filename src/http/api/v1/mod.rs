@@ -5,6 +5,7 @@
 //! route can be served undocumented.
 
 mod audit;
+mod clients;
 mod me;
 mod query;
 mod users;
@@ -19,6 +20,10 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::state::AppState;
+
+pub(crate) use clients::{
+    client_id, parse_scopes, parse_uris, ClientView, NewClientView, SecretView,
+};
 
 pub(crate) const PREFIX: &str = "/api/v1";
 
@@ -80,6 +85,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
     let resources = OpenApiRouter::new()
         .routes(routes!(get_openapi))
         .merge(audit::router())
+        .merge(clients::router())
         .merge(me::router())
         .merge(users::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
