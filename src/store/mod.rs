@@ -41,7 +41,7 @@ pub use grants::{
     CodeLookup, CodeRecord, Consume, GrantStore, Issuance, NewCode, NewFamily, RefreshLookup,
     RefreshRecord, RefreshStatus,
 };
-pub use hosts::{Host, HostStore, NewHost};
+pub use hosts::{FeatureFlags, Host, HostPage, HostSettings, HostStore, NewHost, StoredDirectory};
 pub use import::ImportReport;
 pub use keys::{KeyRecord, KeyStore};
 pub use members::{Member, MemberPage, MemberQuery, MemberStore, Standing, UserStatus};

@@ -6,6 +6,7 @@ mod helpers;
 
 mod admin_api;
 mod admin_clients;
+mod admin_hosts;
 mod admin_status;
 mod at_rest;
 mod audit;

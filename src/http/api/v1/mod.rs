@@ -6,6 +6,7 @@
 
 mod audit;
 mod clients;
+mod hosts;
 mod me;
 mod query;
 mod users;
@@ -86,6 +87,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(get_openapi))
         .merge(audit::router())
         .merge(clients::router())
+        .merge(hosts::router())
         .merge(me::router())
         .merge(users::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
