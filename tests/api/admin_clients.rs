@@ -422,3 +422,154 @@ async fn the_list_pages_by_cursor_without_repeats() {
     .await;
     assert_eq!(bad["field"], "limit");
 }
+
+/// Runs `tessera args…` in the workspace with `input` on standard input; answers its
+/// standard output, failing the test when the command fails.
+pub(crate) fn tessera_ok(
+    ws: &crate::helpers::Workspace,
+    args: &[&str],
+    input: Option<&str>,
+) -> String {
+    use std::io::Write as _;
+    let mut child = ws
+        .tessera(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    stdin
+        .write_all(input.unwrap_or_default().as_bytes())
+        .unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "tessera {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn the_cli_manages_clients_with_json_in_the_apis_shape() {
+    use tessera::store::ClientStore;
+    let ws = crate::helpers::Workspace::new().await;
+    let added: Value = serde_json::from_str(&tessera_ok(
+        &ws,
+        &[
+            "client",
+            "add",
+            "--id",
+            "batch",
+            "--name",
+            "Batch",
+            "--grant",
+            "client_credentials",
+            "--scope",
+            "api:read",
+            "--auth-method",
+            "client_secret_post",
+            "--json",
+        ],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(added["client_id"], "batch");
+    assert_eq!(added["type"], "confidential");
+    assert_eq!(added["token_endpoint_auth_method"], "client_secret_post");
+    assert_eq!(added["grant_types"], json!(["client_credentials"]));
+    let secret = added["client_secret"].as_str().unwrap().to_owned();
+
+    // A secret of the operator's, from standard input, is not echoed.
+    let own = "operator-chosen-secret-0123456789";
+    let out = tessera_ok(
+        &ws,
+        &[
+            "client",
+            "add",
+            "--id",
+            "own",
+            "--name",
+            "Own",
+            "--redirect-uri",
+            "https://own.example/cb",
+            "--secret-stdin",
+            "--json",
+        ],
+        Some(&format!("{own}\n")),
+    );
+    let own_json: Value = serde_json::from_str(&out).unwrap();
+    assert!(own_json.get("client_secret").is_none(), "{out}");
+    assert_eq!(own_json["redirect_uris"], json!(["https://own.example/cb"]));
+
+    let listed: Value =
+        serde_json::from_str(&tessera_ok(&ws, &["client", "list", "--json"], None)).unwrap();
+    let ids: Vec<&str> = listed["clients"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["client_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{listed}");
+    assert!(ids.contains(&"batch") && ids.contains(&"own"));
+    assert!(!listed.to_string().contains(&secret));
+
+    let updated: Value = serde_json::from_str(&tessera_ok(
+        &ws,
+        &[
+            "client",
+            "update",
+            "batch",
+            "--name",
+            "Nightly batch",
+            "--json",
+        ],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(updated["name"], "Nightly batch");
+    let rotated: Value = serde_json::from_str(&tessera_ok(
+        &ws,
+        &["client", "rotate-secret", "batch", "--json"],
+        None,
+    ))
+    .unwrap();
+    let new = rotated["client_secret"].as_str().unwrap();
+
+    let config = tessera::config::Config {
+        database_url: ws.database_url.clone(),
+        ..tessera::config::Config::default()
+    };
+    let store = tessera::app::open_store(&config).await.unwrap();
+    let batch = store.find_client("batch").await.unwrap().unwrap();
+    assert!(batch.secret_hash.as_ref().unwrap().matches(new));
+    assert!(!batch.secret_hash.as_ref().unwrap().matches(&secret));
+    let mine = store.find_client("own").await.unwrap().unwrap();
+    assert!(mine.secret_hash.unwrap().matches(own));
+
+    tessera_ok(&ws, &["client", "delete", "own"], None);
+    assert!(store.find_client("own").await.unwrap().is_none());
+    // Each change is the operator's, through the CLI.
+    let query = tessera::store::AuditQuery {
+        limit: 50,
+        ..tessera::store::AuditQuery::default()
+    };
+    let entries = tessera::store::AuditStore::list_audit(&store, &query)
+        .await
+        .unwrap();
+    let actions: Vec<&str> = entries.entries.iter().map(|e| e.action.as_str()).collect();
+    for action in [
+        "client.created",
+        "client.updated",
+        "client.secret_rotated",
+        "client.deleted",
+    ] {
+        assert!(actions.contains(&action), "{action} not in {actions:?}");
+    }
+    assert!(entries
+        .entries
+        .iter()
+        .all(|e| e.via == tessera::domain::audit::Via::Cli));
+}

@@ -372,3 +372,82 @@ async fn the_host_list_pages_by_cursor() {
     sorted.sort();
     assert_eq!(sorted, domains);
 }
+
+#[tokio::test]
+async fn the_cli_adds_lists_and_changes_hosts_with_json_in_the_apis_shape() {
+    use crate::admin_clients::tessera_ok;
+    let ws = crate::helpers::Workspace::new().await;
+    let added: Value = serde_json::from_str(&tessera_ok(
+        &ws,
+        &[
+            "host",
+            "add",
+            "--id",
+            "acme",
+            "--domain",
+            "acme.example",
+            "--name",
+            "Acme",
+            "--user-type-model",
+            "EPB",
+            "--json",
+        ],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(added["id"], "acme");
+    assert_eq!(added["user_type_model"], "EPB");
+    assert_eq!(added["feature_flags"], json!({}));
+    let updated: Value = serde_json::from_str(&tessera_ok(
+        &ws,
+        &[
+            "host",
+            "update",
+            "acme.example",
+            "--name",
+            "Acme Inc",
+            "--flag",
+            "beta=true",
+            "--json",
+        ],
+        None,
+    ))
+    .unwrap();
+    assert_eq!(updated["name"], "Acme Inc");
+    assert_eq!(updated["feature_flags"], json!({"beta": true}));
+    let listed: Value =
+        serde_json::from_str(&tessera_ok(&ws, &["host", "list", "--json"], None)).unwrap();
+    let hosts = listed["hosts"].as_array().unwrap();
+    assert_eq!(hosts.len(), 1, "{listed}");
+    assert_eq!(hosts[0]["domain"], "acme.example");
+    assert_eq!(hosts[0]["feature_flags"]["beta"], true);
+    assert!(hosts[0]["directory"].is_null());
+}
+
+#[tokio::test]
+async fn the_api_leaves_a_directory_of_the_configuration_file_alone() {
+    let Some(env) = env() else { return };
+    let settings = crate::directory::openldap(&env, vec![env.ldaps_url.clone()]);
+    let app = spawn_app_with(move |c| c.directories = vec![settings]).await;
+    app.import(&two_hosts()).await.unwrap();
+    let root = app.api_as("root@acme.example", "acme").await;
+    let host = json(root.get("/api/v1/hosts/example").await, StatusCode::OK).await;
+    assert_eq!(host["directory_in_configuration"], true);
+    let folder = tempfile::tempdir().unwrap();
+    let refused = json(
+        root.patch(
+            "/api/v1/hosts/example",
+            &json!({"directory": ldap_directory("ou=people", &password_file(folder.path()))}),
+        )
+        .await,
+        StatusCode::CONFLICT,
+    )
+    .await;
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("configuration file"),
+        "{refused}"
+    );
+}

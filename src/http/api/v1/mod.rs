@@ -25,6 +25,7 @@ use crate::http::state::AppState;
 pub(crate) use clients::{
     client_id, parse_scopes, parse_uris, ClientView, NewClientView, SecretView,
 };
+pub(crate) use hosts::{domain, flags, model, HostView};
 
 pub(crate) const PREFIX: &str = "/api/v1";
 
