@@ -5,6 +5,7 @@
 //! route can be served undocumented.
 
 mod audit;
+mod client_input;
 mod clients;
 mod hosts;
 mod me;
@@ -22,7 +23,7 @@ use utoipa_axum::routes;
 
 use crate::http::state::AppState;
 
-pub(crate) use clients::{
+pub(crate) use client_input::{
     client_id, parse_scopes, parse_uris, ClientView, NewClientView, SecretView,
 };
 pub(crate) use hosts::{domain, flags, model, HostView};
@@ -132,5 +133,14 @@ mod tests {
         assert!(paths.iter().all(|p| p.starts_with(PREFIX)), "{paths:?}");
         assert!(paths.contains(&"/api/v1/openapi.json"), "{paths:?}");
         assert!(paths.contains(&"/api/v1/users/{id}"), "{paths:?}");
+        for path in [
+            "/api/v1/clients",
+            "/api/v1/clients/{id}",
+            "/api/v1/clients/{id}/secret",
+            "/api/v1/hosts",
+            "/api/v1/hosts/{id}",
+        ] {
+            assert!(paths.contains(&path), "{path} not in {paths:?}");
+        }
     }
 }
