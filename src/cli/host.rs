@@ -9,7 +9,7 @@ use super::{audit_context, now, print_json, print_table};
 use crate::config::Config;
 use crate::domain::input;
 use crate::domain::secret::random_id;
-use crate::http::{domain, flags, model, HostView};
+use crate::http::{domain, flags, host_id, model, HostView};
 use crate::store::{FeatureFlags, HostSettings, HostStore, PolicyOverride, ThrottleStore};
 
 #[derive(Debug, Subcommand)]
@@ -109,7 +109,7 @@ pub async fn run(config: &Config, cmd: HostCommand) -> anyhow::Result<()> {
         } => {
             let settings = HostSettings {
                 host_id: match id {
-                    Some(id) => input::text("id", &id, input::MAX_NAME)?,
+                    Some(id) => host_id(&id)?,
                     None => random_id(),
                 },
                 domain: domain(&d)?,

@@ -292,7 +292,10 @@ impl HostStore for SqlStore {
         if h.user_type_model != before.user_type_model {
             check_model(&mut tx, &h.host_id, &h.user_type_model).await?;
         }
-        check_default_role(&mut tx, &h.host_id, h.default_role.as_deref()).await?;
+        // Only a new default role is checked: one set by an import stays as it is.
+        if h.default_role != before.default_role {
+            check_default_role(&mut tx, &h.host_id, h.default_role.as_deref()).await?;
+        }
         sqlx::query(
             "UPDATE host_t SET domain = $1, name = $2, user_type_model = $3, default_role = $4, \
              feature_flags = $5, directory = $6 WHERE host_id = $7",

@@ -190,6 +190,11 @@ async fn bad_host_input_names_its_field_and_writes_nothing() {
             None,
         ),
         (
+            json!({"id": "a/b", "domain": "n.example", "name": "N"}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Some("id"),
+        ),
+        (
             json!({"domain": "n.example", "name": "x".repeat(201)}),
             StatusCode::UNPROCESSABLE_ENTITY,
             Some("name"),

@@ -147,6 +147,19 @@ pub(crate) fn domain(value: &str) -> Result<String, FieldError> {
     Ok(d)
 }
 
+/// A host id a caller chooses: a name's rules, and nothing a path or a command line
+/// would split or take for an option.
+pub(crate) fn host_id(value: &str) -> Result<String, FieldError> {
+    let id = input::text("id", value, input::MAX_NAME)?;
+    if id.starts_with('-') || id.contains(|c: char| c.is_whitespace() || c == '/') {
+        return Err(FieldError::new(
+            "id",
+            "must not start with '-' or contain spaces or '/'",
+        ));
+    }
+    Ok(id)
+}
+
 pub(crate) fn model(value: &str) -> Result<String, FieldError> {
     UserTypeModel::parse(value)
         .map(|m| m.as_str().to_owned())
@@ -277,7 +290,7 @@ async fn post_host(
 ) -> Result<(StatusCode, Json<HostView>), V1Error> {
     authorize(&principal, Action::ManageHosts, &principal.host_id)?;
     let host_id = match body.id {
-        Some(id) => input::text("id", &id, input::MAX_NAME)?,
+        Some(id) => host_id(&id)?,
         None => random_id(),
     };
     let settings = HostSettings {

@@ -26,7 +26,7 @@ use crate::http::state::AppState;
 pub(crate) use client_input::{
     client_id, parse_scopes, parse_uris, ClientView, NewClientView, SecretView,
 };
-pub(crate) use hosts::{domain, flags, model, HostView};
+pub(crate) use hosts::{domain, flags, host_id, model, HostView};
 
 pub(crate) const PREFIX: &str = "/api/v1";
 
