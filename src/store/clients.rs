@@ -1,5 +1,5 @@
-//! Registered clients (RFC 6749 §2): `client_t`, the one writer of that table besides
-//! the import. Changes made by the management API and the CLI run in one transaction
+//! Registered clients (RFC 6749 §2): `client_t`, written here only (the import's upsert
+//! included). Changes made by the management API and the CLI run in one transaction
 //! with their audit entry (issue 13); no secret ever reaches the trail.
 
 use async_trait::async_trait;
@@ -75,6 +75,54 @@ pub(crate) fn grants_text(grants: &[GrantType]) -> String {
 
 fn uris_text(list: &[RedirectUri]) -> String {
     join_lines(&list.iter().map(RedirectUri::as_str).collect::<Vec<_>>())
+}
+
+/// Writes an imported client where it differs from the stored one (the import's
+/// upsert by client id, its secret included); answers the rows changed (0 or 1).
+pub(super) async fn upsert(
+    conn: &mut AnyConnection,
+    client: &Client,
+    now: i64,
+) -> StoreResult<u64> {
+    let done = sqlx::query(
+            "INSERT INTO client_t (client_id, host_id, name, client_type, secret_hash, redirect_uris, \
+             post_logout_redirect_uris, grant_types, scopes, require_pkce, profile_in_id_token, skip_consent, auth_method, created_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (client_id) DO UPDATE SET \
+             host_id = excluded.host_id, name = excluded.name, client_type = excluded.client_type, \
+             secret_hash = excluded.secret_hash, redirect_uris = excluded.redirect_uris, \
+             post_logout_redirect_uris = excluded.post_logout_redirect_uris, grant_types = excluded.grant_types, \
+             scopes = excluded.scopes, require_pkce = excluded.require_pkce, \
+             profile_in_id_token = excluded.profile_in_id_token, skip_consent = excluded.skip_consent, \
+             auth_method = excluded.auth_method \
+             WHERE client_t.host_id IS DISTINCT FROM excluded.host_id OR client_t.name IS DISTINCT FROM excluded.name \
+                OR client_t.client_type IS DISTINCT FROM excluded.client_type \
+                OR client_t.secret_hash IS DISTINCT FROM excluded.secret_hash \
+                OR client_t.redirect_uris IS DISTINCT FROM excluded.redirect_uris \
+                OR client_t.post_logout_redirect_uris IS DISTINCT FROM excluded.post_logout_redirect_uris \
+                OR client_t.grant_types IS DISTINCT FROM excluded.grant_types \
+                OR client_t.scopes IS DISTINCT FROM excluded.scopes \
+                OR client_t.require_pkce IS DISTINCT FROM excluded.require_pkce \
+                OR client_t.profile_in_id_token IS DISTINCT FROM excluded.profile_in_id_token \
+                OR client_t.skip_consent IS DISTINCT FROM excluded.skip_consent \
+                OR client_t.auth_method IS DISTINCT FROM excluded.auth_method",
+        )
+        .bind(client.client_id.clone())
+        .bind(client.host_id.clone())
+        .bind(client.name.clone())
+        .bind(client.client_type.as_str())
+        .bind(client.secret_hash.as_ref().map(|h| h.as_str().to_owned()))
+        .bind(uris_text(&client.redirect_uris))
+        .bind(uris_text(&client.post_logout_redirect_uris))
+        .bind(grants_text(&client.grant_types))
+        .bind(client.allowed_scopes.to_string())
+        .bind(flag(client.require_pkce))
+        .bind(flag(client.profile_in_id_token))
+        .bind(flag(client.skip_consent))
+        .bind(client.auth_method.map(AuthMethod::as_str))
+        .bind(now)
+        .execute(conn)
+        .await?;
+    Ok(done.rows_affected())
 }
 
 /// A client as the audit trail records it: everything but the secret's hash, which

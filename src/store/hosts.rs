@@ -1,4 +1,4 @@
-//! Hosts (tenants): `host_t`, written here (and by the import). A host's settings the
+//! Hosts (tenants): `host_t`, written here only (the import's upsert included). A host's settings the
 //! management API and the CLI change (issue 13) are its domain, name, user-type model,
 //! default role, feature flags and the directory kept in the database, each change in
 //! one transaction with its audit entry.
@@ -11,6 +11,7 @@ use sqlx::{AnyConnection, FromRow};
 
 use super::{audit, on_unique, SqlStore, StoreError, StoreResult};
 use crate::domain::audit::{actions, AuditContext, AuditEvent};
+use crate::domain::import::HostDoc;
 use crate::domain::UserTypeModel;
 
 #[derive(Clone, Debug, PartialEq, Eq, FromRow)]
@@ -145,6 +146,29 @@ const SETTINGS_COLUMNS: &str =
 
 fn json_text<T: Serialize>(value: &T) -> StoreResult<String> {
     serde_json::to_string(value).map_err(|e| StoreError::Corrupt(e.to_string()))
+}
+
+/// Writes an imported host where it differs from the stored one (the import's upsert
+/// by host id; flags and directory are the API's, left as they are); answers the rows
+/// changed (0 or 1).
+pub(super) async fn upsert(conn: &mut AnyConnection, h: &HostDoc, now: i64) -> StoreResult<u64> {
+    let done = sqlx::query(
+        "INSERT INTO host_t (host_id, domain, name, user_type_model, default_role, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (host_id) DO UPDATE SET domain = excluded.domain, \
+         name = excluded.name, user_type_model = excluded.user_type_model, default_role = excluded.default_role \
+         WHERE host_t.domain IS DISTINCT FROM excluded.domain OR host_t.name IS DISTINCT FROM excluded.name \
+            OR host_t.user_type_model IS DISTINCT FROM excluded.user_type_model \
+            OR host_t.default_role IS DISTINCT FROM excluded.default_role",
+    )
+    .bind(h.host_id.as_str())
+    .bind(h.domain.as_str())
+    .bind(h.name.as_str())
+    .bind(h.user_types.as_str())
+    .bind(h.default_role.as_deref())
+    .bind(now)
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected())
 }
 
 async fn settings_in(conn: &mut AnyConnection, host_id: &str) -> StoreResult<Option<HostSettings>> {

@@ -10,10 +10,9 @@ use sqlx::AnyConnection;
 
 use super::profile::{position_id, recompute_positions, upsert_own_position};
 use super::users::{check_user_type, write_contact};
-use super::{flag, join_lines, SqlStore, StoreError, StoreResult};
+use super::{flag, SqlStore, StoreError, StoreResult};
 use crate::domain::import::{ClientDoc, Document, HostDoc, MembershipDoc, UserDoc};
 use crate::domain::secret::random_id;
-use crate::domain::{AuthMethod, RedirectUri};
 
 /// How many rows the import inserted or changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -188,24 +187,7 @@ async fn link(
 /// Upserts a host and its definitions; returns the rows changed and whether positions
 /// changed (their inheritance flags decide derived rows).
 async fn import_host(conn: &mut AnyConnection, h: &HostDoc, now: i64) -> StoreResult<(u64, bool)> {
-    let mut changed = run(
-        conn,
-        sqlx::query(
-            "INSERT INTO host_t (host_id, domain, name, user_type_model, default_role, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (host_id) DO UPDATE SET domain = excluded.domain, \
-             name = excluded.name, user_type_model = excluded.user_type_model, default_role = excluded.default_role \
-             WHERE host_t.domain IS DISTINCT FROM excluded.domain OR host_t.name IS DISTINCT FROM excluded.name \
-                OR host_t.user_type_model IS DISTINCT FROM excluded.user_type_model \
-                OR host_t.default_role IS DISTINCT FROM excluded.default_role",
-        )
-        .bind(h.host_id.as_str())
-        .bind(h.domain.as_str())
-        .bind(h.name.as_str())
-        .bind(h.user_types.as_str())
-        .bind(h.default_role.as_deref())
-        .bind(now),
-    )
-    .await?;
+    let mut changed = super::hosts::upsert(conn, h, now).await?;
     for (table, id_col, name_col, list) in [
         ("role_t", "role_id", "role_name", &h.roles),
         ("group_t", "group_id", "group_name", &h.groups),
@@ -397,49 +379,7 @@ async fn import_client(conn: &mut AnyConnection, c: &ClientDoc, now: i64) -> Sto
         None => None,
     };
     let client = c.to_client(host).map_err(StoreError::Invalid)?;
-    let uris = |list: &[RedirectUri]| {
-        join_lines(&list.iter().map(RedirectUri::as_str).collect::<Vec<_>>())
-    };
-    run(
-        conn,
-        sqlx::query(
-            "INSERT INTO client_t (client_id, host_id, name, client_type, secret_hash, redirect_uris, \
-             post_logout_redirect_uris, grant_types, scopes, require_pkce, profile_in_id_token, skip_consent, auth_method, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) ON CONFLICT (client_id) DO UPDATE SET \
-             host_id = excluded.host_id, name = excluded.name, client_type = excluded.client_type, \
-             secret_hash = excluded.secret_hash, redirect_uris = excluded.redirect_uris, \
-             post_logout_redirect_uris = excluded.post_logout_redirect_uris, grant_types = excluded.grant_types, \
-             scopes = excluded.scopes, require_pkce = excluded.require_pkce, \
-             profile_in_id_token = excluded.profile_in_id_token, skip_consent = excluded.skip_consent, \
-             auth_method = excluded.auth_method \
-             WHERE client_t.host_id IS DISTINCT FROM excluded.host_id OR client_t.name IS DISTINCT FROM excluded.name \
-                OR client_t.client_type IS DISTINCT FROM excluded.client_type \
-                OR client_t.secret_hash IS DISTINCT FROM excluded.secret_hash \
-                OR client_t.redirect_uris IS DISTINCT FROM excluded.redirect_uris \
-                OR client_t.post_logout_redirect_uris IS DISTINCT FROM excluded.post_logout_redirect_uris \
-                OR client_t.grant_types IS DISTINCT FROM excluded.grant_types \
-                OR client_t.scopes IS DISTINCT FROM excluded.scopes \
-                OR client_t.require_pkce IS DISTINCT FROM excluded.require_pkce \
-                OR client_t.profile_in_id_token IS DISTINCT FROM excluded.profile_in_id_token \
-                OR client_t.skip_consent IS DISTINCT FROM excluded.skip_consent \
-                OR client_t.auth_method IS DISTINCT FROM excluded.auth_method",
-        )
-        .bind(client.client_id.clone())
-        .bind(client.host_id.clone())
-        .bind(client.name.clone())
-        .bind(client.client_type.as_str())
-        .bind(client.secret_hash.as_ref().map(|h| h.as_str().to_owned()))
-        .bind(uris(&client.redirect_uris))
-        .bind(uris(&client.post_logout_redirect_uris))
-        .bind(super::clients::grants_text(&client.grant_types))
-        .bind(client.allowed_scopes.to_string())
-        .bind(flag(client.require_pkce))
-        .bind(flag(client.profile_in_id_token))
-        .bind(flag(client.skip_consent))
-        .bind(client.auth_method.map(AuthMethod::as_str))
-        .bind(now),
-    )
-    .await
+    super::clients::upsert(conn, &client, now).await
 }
 
 async fn host_id(conn: &mut AnyConnection, id_or_domain: &str) -> StoreResult<String> {
