@@ -7,6 +7,7 @@
 //! statement (`UPDATE … WHERE used_at IS NULL RETURNING …`), never read-then-write.
 
 mod audit;
+mod client_rows;
 mod clients;
 mod consent;
 mod directory;
