@@ -156,3 +156,74 @@ impl Directories {
         map
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::authn::directory::DirectoryKind;
+
+    fn settings(host: &str, password_file: &std::path::Path, base: &str) -> DirectorySettings {
+        serde_json::from_value(serde_json::json!({
+            "host": host,
+            "kind": "ldap",
+            "urls": ["ldaps://ldap.example"],
+            "bind_dn": "cn=svc",
+            "bind_password_file": password_file,
+            "user_base": base,
+        }))
+        .unwrap()
+    }
+
+    fn row(host: &str, s: &DirectorySettings) -> StoredDirectory {
+        StoredDirectory {
+            host_id: host.to_owned(),
+            domain: format!("{host}.example"),
+            settings: serde_json::to_value(s).unwrap(),
+        }
+    }
+
+    #[test]
+    fn the_file_wins_and_an_unchanged_directory_is_kept_with_its_pool() {
+        let dir = tempfile::tempdir().unwrap();
+        let password = dir.path().join("pw");
+        std::fs::write(&password, "secret\n").unwrap();
+        let from_file = settings("h1", &password, "ou=file");
+        let mut configured = DirectoryMap::new();
+        configured.insert(
+            "h1".to_owned(),
+            Arc::new(HostDirectory {
+                domain: "h1.example".to_owned(),
+                directory: Directory::new(from_file).unwrap(),
+            }),
+        );
+        let configured = Arc::new(configured);
+        let directories = Directories {
+            snapshot: Arc::new(RwLock::new(Snapshot {
+                loaded: None,
+                merged: Arc::clone(&configured),
+            })),
+            configured,
+        };
+        let stored_h1 = settings("h1", &password, "ou=database");
+        let stored_h2 = settings("h2", &password, "ou=people");
+        let first = directories.merge(
+            vec![row("h1", &stored_h1), row("h2", &stored_h2)],
+            &DirectoryMap::new(),
+        );
+        assert_eq!(first.len(), 2);
+        assert_eq!(first["h1"].directory.settings().user_base, "ou=file");
+        assert_eq!(first["h2"].directory.settings().kind, DirectoryKind::Ldap);
+
+        // The same settings again: the same directory, pool and all.
+        let again = directories.merge(vec![row("h2", &stored_h2)], &first);
+        assert!(Arc::ptr_eq(&first["h2"], &again["h2"]));
+        // Changed settings: a new directory.
+        let changed = settings("h2", &password, "ou=staff");
+        let third = directories.merge(vec![row("h2", &changed)], &again);
+        assert!(!Arc::ptr_eq(&again["h2"], &third["h2"]));
+        assert_eq!(third["h2"].directory.settings().user_base, "ou=staff");
+        // Removed from the database: gone.
+        let fourth = directories.merge(Vec::new(), &third);
+        assert!(!fourth.contains_key("h2") && fourth.contains_key("h1"));
+    }
+}
