@@ -59,7 +59,8 @@ impl From<&Client> for ClientView {
 }
 
 /// A client just made, with its secret: the only time the secret is shown.
-#[derive(Debug, Serialize, ToSchema)]
+// No `Debug`: it holds a secret (ARCHITECTURE: no `Debug` prints one).
+#[derive(Serialize, ToSchema)]
 pub(crate) struct NewClientView {
     #[serde(flatten)]
     client: ClientView,
@@ -78,7 +79,8 @@ impl NewClientView {
 }
 
 /// A new secret, shown once.
-#[derive(Debug, Serialize, ToSchema)]
+// No `Debug`: it holds a secret.
+#[derive(Serialize, ToSchema)]
 pub(crate) struct SecretView {
     pub(crate) client_id: String,
     pub(crate) client_secret: String,
