@@ -48,9 +48,16 @@ pub struct Config {
     pub log: LogConfig,
     pub audit: AuditConfig,
     pub throttle: ThrottleConfig,
-    /// The hosts' directories (`[[directories]]`), for employees' sign-in.
+    /// The hosts' directories (`[[directories]]`), for employees' sign-in. A host
+    /// configured here ignores a directory kept in the database for it (the file wins).
     #[serde(default)]
     pub directories: Vec<DirectorySettings>,
+    /// The folder from which directories kept in the database (set through the
+    /// management API) may read their service password, as `file:/path` inside it.
+    /// None: such directories take their password from an environment variable
+    /// `TESSERA_DIRECTORY_PASSWORD_*` only.
+    #[serde(default)]
+    pub directory_password_files: Option<PathBuf>,
 }
 
 /// Lifetimes in seconds.
@@ -223,6 +230,7 @@ impl Default for Config {
                 address: Policy::address(),
             },
             directories: Vec::new(),
+            directory_password_files: None,
         }
     }
 }
@@ -398,10 +406,16 @@ fn env_provider() -> Env {
     Env::prefixed("TESSERA_")
         .filter(|key| {
             let key = key.as_str().to_ascii_lowercase();
-            !key.starts_with("test_") && key != "config" && key != "log"
+            // `TESSERA_DIRECTORY_PASSWORD_*` hold directories' service passwords, read
+            // by reference (`authn::directory::settings`), not settings.
+            let password = key.starts_with(PASSWORD_PREFIX) && key != "directory_password_files";
+            !key.starts_with("test_") && key != "config" && key != "log" && !password
         })
         .split("__")
 }
+
+/// The lower-case key of `TESSERA_DIRECTORY_PASSWORD_*` after `TESSERA_`.
+const PASSWORD_PREFIX: &str = "directory_password_";
 
 /// Refuses `TESSERA_*` variables that match no setting, naming the closest one: a typo
 /// must not be silently ignored, and figment's own refusal of the unknown field names
@@ -425,6 +439,7 @@ fn refuse_unknown_env() -> anyhow::Result<()> {
         "LOG__",
         "THROTTLE__",
         "DIRECTORIES",
+        "DIRECTORY_PASSWORD_",
         "CONFIG",
         "TEST_",
         "LOG",

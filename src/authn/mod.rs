@@ -1,11 +1,11 @@
 //! Authentication of people: local passwords (argon2id) and directories (LDAP/AD).
 //! `Authenticator` decides which one a sign-in goes to.
 
+pub mod directories;
 pub mod directory;
 pub mod password;
 pub mod throttle;
 
-use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -15,6 +15,8 @@ pub use throttle::{Attempt, Throttle};
 use crate::domain::user_type::is_employee;
 use crate::metrics::Metrics;
 use crate::store::{EmployeeFacts, Host, Provision, Store, StoreError, UserCredentials};
+pub use directories::Directories;
+use directories::{DirectoryMap, HostDirectory};
 use directory::{Directory, DirectoryError, DirectorySettings, DirectoryUser, Refusal};
 
 /// Who signed in, and to which hosts the sign-in may lead.
@@ -47,16 +49,12 @@ pub enum AuthError {
     Password(#[from] password::PasswordError),
 }
 
-struct HostDirectory {
-    domain: String,
-    directory: Directory,
-}
-
 /// Local passwords and the hosts' directories.
 #[derive(Clone)]
 pub struct Authenticator {
     pub passwords: PasswordVerifier,
-    directories: Arc<HashMap<String, HostDirectory>>,
+    /// The hosts' directories, from the file and the database.
+    pub directories: Directories,
     metrics: Arc<Metrics>,
     throttle: Throttle,
 }
@@ -64,7 +62,7 @@ pub struct Authenticator {
 impl std::fmt::Debug for Authenticator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Authenticator")
-            .field("directories", &self.directories.keys().collect::<Vec<_>>())
+            .field("directories", &self.directories)
             .finish()
     }
 }
@@ -80,28 +78,10 @@ impl Authenticator {
         settings: &[DirectorySettings],
         store: &dyn Store,
     ) -> Result<Self, DirectoryError> {
-        let mut directories = HashMap::new();
-        for s in settings {
-            let host = store
-                .find_host(&s.host)
-                .await
-                .map_err(|e| DirectoryError::Protocol(e.to_string()))?
-                .ok_or_else(|| DirectoryError::Settings {
-                    host: s.host.clone(),
-                    message: "no such host".into(),
-                })?;
-            let directory = Directory::new(s.clone())?;
-            directories.insert(
-                host.host_id.clone(),
-                HostDirectory {
-                    domain: host.domain.to_lowercase(),
-                    directory,
-                },
-            );
-        }
+        let directories = Directories::from_config(settings, store).await?;
         Ok(Self {
             passwords,
-            directories: Arc::new(directories),
+            directories,
             metrics: Arc::default(),
             throttle,
         })
@@ -167,9 +147,10 @@ impl Authenticator {
         now: i64,
     ) -> Result<Result<Authenticated, Failure>, AuthError> {
         let (login, password, client_host) = (attempt.login, attempt.password, attempt.client_host);
+        let directories = self.directories.current(store).await;
         let directory = match &found {
-            Some(credentials) => self.directory_of(credentials, &hosts, client_host),
-            None => self.directory_for_new_login(login, client_host),
+            Some(credentials) => Self::directory_of(&directories, credentials, &hosts, client_host),
+            None => Self::directory_for_new_login(&directories, login, client_host),
         };
         if let Some((host_id, d)) = directory {
             return self
@@ -196,19 +177,19 @@ impl Authenticator {
     /// The directory a known user signs in with, if any: an employee's host's (unless
     /// local passwords are allowed and set), or a customer's without a password when the
     /// host lets customers use the directory.
-    fn directory_of(
-        &self,
+    fn directory_of<'a>(
+        directories: &'a DirectoryMap,
         credentials: &UserCredentials,
         hosts: &[Host],
         client_host: Option<&str>,
-    ) -> Option<(String, &HostDirectory)> {
+    ) -> Option<(String, &'a HostDirectory)> {
         let with_directory = hosts
             .iter()
             .filter(|h| client_host.is_none_or(|c| c == h.host_id))
             .find_map(|h| {
-                self.directories
+                directories
                     .get(&h.host_id)
-                    .map(|d| (h.host_id.clone(), d))
+                    .map(|d| (h.host_id.clone(), &**d))
             });
         let user_type = credentials.user.user_type.as_deref().unwrap_or_default();
         match with_directory {
@@ -229,22 +210,22 @@ impl Authenticator {
 
     /// The directory that may know a login Tessera has never seen: the client's host's,
     /// the one whose host's domain is the login's `@domain`, or the only one configured.
-    fn directory_for_new_login(
-        &self,
+    fn directory_for_new_login<'a>(
+        directories: &'a DirectoryMap,
         login: &str,
         client_host: Option<&str>,
-    ) -> Option<(String, &HostDirectory)> {
+    ) -> Option<(String, &'a HostDirectory)> {
         if let Some(host) = client_host {
-            return self.directories.get(host).map(|d| (host.to_owned(), d));
+            return directories.get(host).map(|d| (host.to_owned(), &**d));
         }
         let domain = login.rsplit_once('@').map(|(_, d)| d.to_lowercase());
         if let Some(domain) = domain {
-            if let Some((host, d)) = self.directories.iter().find(|(_, d)| d.domain == domain) {
-                return Some((host.clone(), d));
+            if let Some((host, d)) = directories.iter().find(|(_, d)| d.domain == domain) {
+                return Some((host.clone(), &**d));
             }
         }
-        match self.directories.len() {
-            1 => self.directories.iter().next().map(|(h, d)| (h.clone(), d)),
+        match directories.len() {
+            1 => directories.iter().next().map(|(h, d)| (h.clone(), &**d)),
             _ => None,
         }
     }

@@ -1,11 +1,16 @@
-//! `tessera host add|list|throttle`.
+//! `tessera host add|list|update|throttle`. Adding and changing a host go through the
+//! same store functions as the management API (`/api/v1/hosts`), audited as the
+//! operator's; `--json` prints the API's shape.
 
 use clap::Subcommand;
+use serde_json::json;
 
-use super::{now, print_table};
+use super::{audit_context, now, print_json, print_table};
 use crate::config::Config;
+use crate::domain::input;
 use crate::domain::secret::random_id;
-use crate::store::{HostStore, NewHost, PolicyOverride, ThrottleStore};
+use crate::http::{domain, flags, host_id, model, HostView};
+use crate::store::{FeatureFlags, HostSettings, HostStore, PolicyOverride, ThrottleStore};
 
 #[derive(Debug, Subcommand)]
 pub enum HostCommand {
@@ -20,9 +25,49 @@ pub enum HostCommand {
         /// The host id (default: a random one).
         #[arg(long)]
         id: Option<String>,
+        /// The user-type model: EC (employee, customer) or EPB (employee, personal,
+        /// business).
+        #[arg(long, default_value = "EC")]
+        user_type_model: String,
+        /// Print the host as the management API's JSON.
+        #[arg(long)]
+        json: bool,
     },
     /// List the hosts.
-    List,
+    List {
+        /// Print the API's JSON (`{"hosts": [...]}`).
+        #[arg(long)]
+        json: bool,
+    },
+    /// Change a host; options left out keep their value.
+    Update {
+        /// The host (id or domain).
+        host: String,
+        /// A new domain.
+        #[arg(long)]
+        domain: Option<String>,
+        /// A new display name.
+        #[arg(long)]
+        name: Option<String>,
+        /// EC or EPB; refused while members have a type the model lacks.
+        #[arg(long)]
+        user_type_model: Option<String>,
+        /// The role that counts when a member has none in effect (a role of the host).
+        #[arg(long, conflicts_with = "no_default_role")]
+        default_role: Option<String>,
+        /// Remove the default role.
+        #[arg(long)]
+        no_default_role: bool,
+        /// Set a feature flag, as NAME=true or NAME=false; repeat for several.
+        #[arg(long = "flag", value_name = "NAME=BOOL")]
+        flags: Vec<String>,
+        /// Remove a feature flag; repeat for several.
+        #[arg(long = "unset-flag", value_name = "NAME")]
+        unset_flags: Vec<String>,
+        /// Print the host as the management API's JSON.
+        #[arg(long)]
+        json: bool,
+    },
     /// Set the host's own sign-in throttle for accounts (`[throttle.account]` in the
     /// configuration holds the defaults; flags left out keep their current value).
     Throttle {
@@ -55,21 +100,45 @@ pub enum HostCommand {
 pub async fn run(config: &Config, cmd: HostCommand) -> anyhow::Result<()> {
     let store = crate::app::open_store(config).await?;
     match cmd {
-        HostCommand::Add { domain, name, id } => {
-            let host_id = id.unwrap_or_else(random_id);
+        HostCommand::Add {
+            domain: d,
+            name,
+            id,
+            user_type_model,
+            json,
+        } => {
+            let settings = HostSettings {
+                host_id: match id {
+                    Some(id) => host_id(&id)?,
+                    None => random_id(),
+                },
+                domain: domain(&d)?,
+                name: input::text("name", &name, input::MAX_NAME)?,
+                user_type_model: model(&user_type_model)?,
+                default_role: None,
+                feature_flags: FeatureFlags::new(),
+                directory: None,
+            };
             store
-                .create_host(
-                    &NewHost {
-                        host_id: host_id.clone(),
-                        domain,
-                        name,
-                    },
-                    now(),
-                )
+                .register_host(&settings, &audit_context(), now())
                 .await?;
-            out!("Created host {host_id}")?;
+            if json {
+                return print_json(&HostView::new(settings, is_configured(config, &d)));
+            }
+            out!("Created host {}", settings.host_id)?;
         }
-        HostCommand::List => {
+        HostCommand::List { json } => {
+            if json {
+                let mut hosts = Vec::new();
+                for h in store.list_hosts().await? {
+                    if let Some(s) = store.host_settings(&h.host_id).await? {
+                        let configured =
+                            is_configured(config, &h.host_id) || is_configured(config, &h.domain);
+                        hosts.push(HostView::new(s, configured));
+                    }
+                }
+                return print_json(&json!({ "hosts": hosts }));
+            }
             let rows: Vec<Vec<String>> = store
                 .list_hosts()
                 .await?
@@ -77,6 +146,61 @@ pub async fn run(config: &Config, cmd: HostCommand) -> anyhow::Result<()> {
                 .map(|h| vec![h.host_id, h.domain, h.name, h.user_type_model])
                 .collect();
             print_table(&["HOST_ID", "DOMAIN", "NAME", "USER_TYPES"], &rows)?;
+        }
+        HostCommand::Update {
+            host,
+            domain: new_domain,
+            name,
+            user_type_model,
+            default_role,
+            no_default_role,
+            flags: set_flags,
+            unset_flags,
+            json,
+        } => {
+            let found = store
+                .find_host(&host)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no host {host:?}"))?;
+            let mut h = store
+                .host_settings(&found.host_id)
+                .await?
+                .ok_or_else(|| anyhow::anyhow!("no host {host:?}"))?;
+            if let Some(d) = new_domain {
+                h.domain = domain(&d)?;
+            }
+            if let Some(n) = name {
+                h.name = input::text("name", &n, input::MAX_NAME)?;
+            }
+            if let Some(m) = user_type_model {
+                h.user_type_model = model(&m)?;
+            }
+            if let Some(role) = default_role {
+                h.default_role = Some(input::text("default_role", &role, input::MAX_NAME)?);
+            }
+            if no_default_role {
+                h.default_role = None;
+            }
+            for flag in set_flags {
+                let (name, on) = flag
+                    .split_once('=')
+                    .and_then(|(n, v)| v.parse::<bool>().ok().map(|on| (n.to_owned(), on)))
+                    .ok_or_else(|| {
+                        anyhow::anyhow!("--flag {flag:?}: write NAME=true or NAME=false")
+                    })?;
+                h.feature_flags.insert(name, on);
+            }
+            for name in unset_flags {
+                h.feature_flags.remove(&name);
+            }
+            h.feature_flags = flags(h.feature_flags)?;
+            let after = store.update_host(&h, &audit_context(), now()).await?;
+            if json {
+                let configured =
+                    is_configured(config, &after.host_id) || is_configured(config, &after.domain);
+                return print_json(&HostView::new(after, configured));
+            }
+            out!("Updated host {}", after.host_id)?;
         }
         HostCommand::Throttle {
             host,
@@ -126,4 +250,12 @@ pub async fn run(config: &Config, cmd: HostCommand) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// Whether the configuration file names a directory for the host (by id or domain).
+fn is_configured(config: &Config, id_or_domain: &str) -> bool {
+    config
+        .directories
+        .iter()
+        .any(|d| d.host.eq_ignore_ascii_case(id_or_domain))
 }

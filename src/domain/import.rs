@@ -52,6 +52,9 @@ pub struct ClientDoc {
     /// A first-party client: no consent page (see `Client::skip_consent`).
     #[serde(default)]
     pub skip_consent: bool,
+    /// `client_secret_basic`, `client_secret_post` or `none` (public clients); left
+    /// out, a confidential client may use either secret method.
+    pub token_endpoint_auth_method: Option<String>,
 }
 
 fn default_client_type() -> String {
@@ -70,16 +73,13 @@ fn yes() -> bool {
     true
 }
 
-/// The grant types a client may be given.
-pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
-
 impl ClientDoc {
     /// The client as the domain knows it (the secret hashed).
     ///
     /// # Errors
     /// A message naming what is wrong.
     pub fn to_client(&self, host_id: Option<String>) -> Result<super::Client, String> {
-        use super::{Client, ClientType, RedirectUri, Scopes, Secret};
+        use super::{AuthMethod, Client, ClientType, GrantType, RedirectUri, Scopes, Secret};
         let client_type = ClientType::parse(&self.client_type)?;
         let secret_hash = match (client_type, &self.secret) {
             (ClientType::Confidential, Some(s)) if s.len() >= 16 => {
@@ -93,41 +93,39 @@ impl ClientDoc {
             (ClientType::Public, Some(_)) => return Err("a public client has no secret".to_owned()),
             (ClientType::Public, None) => None,
         };
-        if let Some(g) = self
+        let grant_types = self
             .grants
             .iter()
-            .find(|g| !GRANT_TYPES.contains(&g.as_str()))
-        {
-            return Err(format!("unknown grant type {g:?}"));
-        }
-        if client_type == ClientType::Public
-            && self.grants.iter().any(|g| g == "client_credentials")
-        {
-            return Err("a public client cannot use client_credentials".to_owned());
-        }
+            .map(|g| GrantType::parse(g))
+            .collect::<Result<Vec<_>, _>>()?;
         let uris = |list: &[String]| {
             list.iter()
                 .map(|u| RedirectUri::parse(u).map_err(|e| format!("{u}: {e}")))
                 .collect::<Result<Vec<_>, _>>()
         };
-        let redirect_uris = uris(&self.redirect_uris)?;
-        if redirect_uris.is_empty() && self.grants.iter().any(|g| g == "authorization_code") {
-            return Err("the authorization code grant needs at least one redirect URI".to_owned());
-        }
-        Ok(Client {
+        let auth_method = self
+            .token_endpoint_auth_method
+            .as_deref()
+            .map(AuthMethod::parse)
+            .transpose()?;
+        let client = Client {
             client_id: self.client_id.clone(),
             name: self.name.clone(),
             client_type,
             secret_hash,
-            redirect_uris,
+            redirect_uris: uris(&self.redirect_uris)?,
             post_logout_redirect_uris: uris(&self.post_logout_redirect_uris)?,
-            grant_types: self.grants.clone(),
+            grant_types,
+            auth_method,
             allowed_scopes: Scopes::parse(&self.scopes).map_err(|e| e.to_string())?,
             require_pkce: self.require_pkce || client_type == ClientType::Public,
             host_id,
             profile_in_id_token: self.profile_in_id_token,
             skip_consent: self.skip_consent,
-        })
+        };
+        // The same rules as a client registered through the API or the CLI.
+        client.check().map_err(|e| e.to_string())?;
+        Ok(client)
     }
 }
 

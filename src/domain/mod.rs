@@ -20,7 +20,7 @@ pub mod time;
 pub mod user;
 pub mod user_type;
 
-pub use client::{Client, ClientType};
+pub use client::{AuthMethod, Client, ClientType, GrantType};
 pub use profile::SecurityProfile;
 pub use redirect_uri::RedirectUri;
 pub use rights::{authorize, authorize_account_change, Action, Principal, Refusal, Right};

@@ -2,7 +2,9 @@
 //! introspection, revocation, userinfo), which would otherwise read the client on every
 //! request. Entries live `CLIENT_TTL`: a client changed on another node (a rotated
 //! secret, a new redirect URI) is seen here within that time. Unknown client ids are
-//! not cached, so the cache holds at most the registered clients.
+//! not cached, so the cache holds at most the registered clients. A change made on this
+//! node (the management API) forgets the client here at once; other nodes see it within
+//! `CLIENT_TTL`.
 //!
 //! A map with a time stamp is all this needs (no eviction policy, no size bound), so no
 //! caching crate is pulled in for it.
@@ -64,5 +66,13 @@ impl ClientCache {
             );
         }
         client
+    }
+
+    /// Forgets a client just changed or deleted on this node, so the next request
+    /// reads it from the store.
+    pub fn forget(&self, client_id: &str) {
+        if let Ok(mut entries) = self.entries.write() {
+            entries.remove(client_id);
+        }
     }
 }

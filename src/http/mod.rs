@@ -35,6 +35,10 @@ use tower_http::trace::TraceLayer;
 use tower_sessions::cookie::SameSite;
 use tower_sessions::{Expiry, SessionManagerLayer};
 
+pub(crate) use api::v1::{
+    client_id, domain, flags, host_id, model, parse_scopes, parse_uris, ClientView, HostView,
+    NewClientView, SecretView,
+};
 pub use client_address::{client_address, ClientAddress};
 pub use error::{ApiError, PageError, V1Error};
 pub use session::SqlSessionStore;

@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 
 use super::{pkce, ErrorCode, OAuthError};
-use crate::domain::{Client, RedirectUri, Scopes};
+use crate::domain::{Client, GrantType, RedirectUri, Scopes};
 
 /// Why the request cannot even be answered at the redirect URI.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -260,7 +260,7 @@ pub fn validate(
             )))
         }
     }
-    if !client.allows_grant("authorization_code") {
+    if !client.allows_grant(GrantType::AuthorizationCode) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
             "the client may not use the authorization code grant",
@@ -395,7 +395,8 @@ mod tests {
             secret_hash: None,
             redirect_uris: vec![RedirectUri::parse("https://app.example/cb").unwrap()],
             post_logout_redirect_uris: vec![],
-            grant_types: vec!["authorization_code".into()],
+            grant_types: vec![GrantType::AuthorizationCode],
+            auth_method: None,
             allowed_scopes: Scopes::parse("openid email").unwrap(),
             require_pkce: true,
             host_id: None,

@@ -132,6 +132,15 @@ pub fn authenticate<C: Borrow<Client>>(
     let failed = || OAuthError::invalid_client("client authentication failed");
     let client = client.ok_or_else(failed)?;
     let registered: &Client = client.borrow();
+    // A client registered with one method must use it (RFC 7591 §2): a secret meant for
+    // the Authorization header is not accepted in a form body, where it is likelier to
+    // be logged.
+    if registered
+        .auth_method
+        .is_some_and(|m| m.as_str() != credentials.method())
+    {
+        return Err(failed());
+    }
     match (registered.client_type, credentials) {
         (
             ClientType::Confidential,
@@ -170,6 +179,7 @@ mod tests {
             redirect_uris: vec![],
             post_logout_redirect_uris: vec![],
             grant_types: vec![],
+            auth_method: None,
             allowed_scopes: Scopes::default(),
             require_pkce: true,
             host_id: None,
@@ -217,6 +227,17 @@ mod tests {
         assert!(authenticate(Some(&client), &bad).is_err());
         assert!(authenticate(Some(&client), &none).is_err());
         assert!(authenticate(None::<&Client>, &good).is_err());
+        // A client registered for Basic refuses its right secret in the form.
+        let basic_only = Client {
+            auth_method: Some(crate::domain::AuthMethod::ClientSecretBasic),
+            ..client.clone()
+        };
+        assert!(authenticate(Some(&basic_only), &good).is_err());
+        let basic = ClientCredentials::Basic {
+            client_id: "c:1".into(),
+            secret: secret.expose().into(),
+        };
+        assert!(authenticate(Some(&basic_only), &basic).is_ok());
         // The cache's shared client comes back as it went in, not as a copy.
         let shared = std::sync::Arc::new(client.clone());
         let back = authenticate(Some(std::sync::Arc::clone(&shared)), &good).unwrap();

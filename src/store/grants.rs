@@ -451,3 +451,28 @@ impl SqlStore {
         }))
     }
 }
+
+/// Revokes every token family of a client, inside the caller's transaction (the
+/// client's deletion): its refresh tokens stop working and its recorded access tokens
+/// join the revocation list the nodes keep in memory.
+pub(crate) async fn revoke_client_families(
+    conn: &mut sqlx::AnyConnection,
+    client_id: &str,
+    now: i64,
+) -> StoreResult<()> {
+    // The access tokens first, while their families are still unrevoked.
+    sqlx::query(
+        "UPDATE access_token_t SET revoked = 1, revoked_at = $1 WHERE revoked = 0 \
+         AND family_id IN (SELECT family_id FROM token_family_t \
+         WHERE client_id = $2 AND revoked = 0)",
+    )
+    .bind(now)
+    .bind(client_id)
+    .execute(&mut *conn)
+    .await?;
+    sqlx::query("UPDATE token_family_t SET revoked = 1 WHERE client_id = $1 AND revoked = 0")
+        .bind(client_id)
+        .execute(&mut *conn)
+        .await?;
+    Ok(())
+}

@@ -13,11 +13,10 @@ use super::assignment_rows::{self, Assigned};
 use super::catalog::{definition_id_by_name, upsert_definition};
 use super::profile::{position_id, recompute_positions, upsert_own_position};
 use super::users::check_user_type;
-use super::{flag, join_lines, NewDefinition, SqlStore, StoreError, StoreResult};
+use super::{NewDefinition, SqlStore, StoreError, StoreResult};
 use crate::domain::catalog::{AttributeType, Kind};
 use crate::domain::import::{ClientDoc, Document, HostDoc, MembershipDoc, UserDoc};
 use crate::domain::secret::random_id;
-use crate::domain::RedirectUri;
 
 /// How many rows the import inserted or changed.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -44,13 +43,6 @@ fn at(entry: &str) -> impl Fn(StoreError) -> StoreError + '_ {
         StoreError::Invalid(m) => StoreError::Invalid(format!("{entry}: {m}")),
         other => other,
     }
-}
-
-async fn run<'q>(
-    conn: &mut AnyConnection,
-    query: sqlx::query::Query<'q, sqlx::Any, sqlx::any::AnyArguments<'q>>,
-) -> StoreResult<u64> {
-    Ok(query.execute(&mut *conn).await?.rows_affected())
 }
 
 impl SqlStore {
@@ -174,24 +166,7 @@ fn linked(
 /// Upserts a host and its definitions; returns the rows changed and whether positions
 /// changed (their inheritance flags decide derived rows).
 async fn import_host(conn: &mut AnyConnection, h: &HostDoc, now: i64) -> StoreResult<(u64, bool)> {
-    let mut changed = run(
-        conn,
-        sqlx::query(
-            "INSERT INTO host_t (host_id, domain, name, user_type_model, default_role, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (host_id) DO UPDATE SET domain = excluded.domain, \
-             name = excluded.name, user_type_model = excluded.user_type_model, default_role = excluded.default_role \
-             WHERE host_t.domain IS DISTINCT FROM excluded.domain OR host_t.name IS DISTINCT FROM excluded.name \
-                OR host_t.user_type_model IS DISTINCT FROM excluded.user_type_model \
-                OR host_t.default_role IS DISTINCT FROM excluded.default_role",
-        )
-        .bind(h.host_id.as_str())
-        .bind(h.domain.as_str())
-        .bind(h.name.as_str())
-        .bind(h.user_types.as_str())
-        .bind(h.default_role.as_deref())
-        .bind(now),
-    )
-    .await?;
+    let mut changed = super::hosts::upsert(conn, h, now).await?;
     // The definitions are written by the catalog, their one writer.
     for (kind, list) in [(Kind::Role, &h.roles), (Kind::Group, &h.groups)] {
         for item in list {
@@ -306,46 +281,7 @@ async fn import_client(conn: &mut AnyConnection, c: &ClientDoc, now: i64) -> Sto
         None => None,
     };
     let client = c.to_client(host).map_err(StoreError::Invalid)?;
-    let uris = |list: &[RedirectUri]| {
-        join_lines(&list.iter().map(RedirectUri::as_str).collect::<Vec<_>>())
-    };
-    run(
-        conn,
-        sqlx::query(
-            "INSERT INTO client_t (client_id, host_id, name, client_type, secret_hash, redirect_uris, \
-             post_logout_redirect_uris, grant_types, scopes, require_pkce, profile_in_id_token, skip_consent, created_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) ON CONFLICT (client_id) DO UPDATE SET \
-             host_id = excluded.host_id, name = excluded.name, client_type = excluded.client_type, \
-             secret_hash = excluded.secret_hash, redirect_uris = excluded.redirect_uris, \
-             post_logout_redirect_uris = excluded.post_logout_redirect_uris, grant_types = excluded.grant_types, \
-             scopes = excluded.scopes, require_pkce = excluded.require_pkce, \
-             profile_in_id_token = excluded.profile_in_id_token, skip_consent = excluded.skip_consent \
-             WHERE client_t.host_id IS DISTINCT FROM excluded.host_id OR client_t.name IS DISTINCT FROM excluded.name \
-                OR client_t.client_type IS DISTINCT FROM excluded.client_type \
-                OR client_t.secret_hash IS DISTINCT FROM excluded.secret_hash \
-                OR client_t.redirect_uris IS DISTINCT FROM excluded.redirect_uris \
-                OR client_t.post_logout_redirect_uris IS DISTINCT FROM excluded.post_logout_redirect_uris \
-                OR client_t.grant_types IS DISTINCT FROM excluded.grant_types \
-                OR client_t.scopes IS DISTINCT FROM excluded.scopes \
-                OR client_t.require_pkce IS DISTINCT FROM excluded.require_pkce \
-                OR client_t.profile_in_id_token IS DISTINCT FROM excluded.profile_in_id_token \
-                OR client_t.skip_consent IS DISTINCT FROM excluded.skip_consent",
-        )
-        .bind(client.client_id.clone())
-        .bind(client.host_id.clone())
-        .bind(client.name.clone())
-        .bind(client.client_type.as_str())
-        .bind(client.secret_hash.as_ref().map(|h| h.as_str().to_owned()))
-        .bind(uris(&client.redirect_uris))
-        .bind(uris(&client.post_logout_redirect_uris))
-        .bind(join_lines(&client.grant_types))
-        .bind(client.allowed_scopes.to_string())
-        .bind(flag(client.require_pkce))
-        .bind(flag(client.profile_in_id_token))
-        .bind(flag(client.skip_consent))
-        .bind(now),
-    )
-    .await
+    super::clients::upsert(conn, &client, now).await
 }
 
 async fn host_id(conn: &mut AnyConnection, id_or_domain: &str) -> StoreResult<String> {

@@ -11,6 +11,7 @@ mod assignment_rows;
 mod assignments;
 mod audit;
 mod catalog;
+mod client_rows;
 mod clients;
 mod consent;
 mod directory;
@@ -48,14 +49,14 @@ pub use catalog::{
     EndpointChange, EndpointPage, EndpointStore, Grant, NewDefinition, NewEndpoint, Permission,
     PermissionPage, PermissionStore,
 };
-pub use clients::ClientStore;
+pub use clients::{ClientPage, ClientStore};
 pub use consent::ConsentStore;
 pub use directory::{DirectoryStore, EmployeeFacts, Provision};
 pub use grants::{
     CodeLookup, CodeRecord, Consume, GrantStore, Issuance, NewCode, NewFamily, RefreshLookup,
     RefreshRecord, RefreshStatus,
 };
-pub use hosts::{Host, HostStore, NewHost};
+pub use hosts::{FeatureFlags, Host, HostPage, HostSettings, HostStore, NewHost, StoredDirectory};
 pub use import::ImportReport;
 pub use keys::{KeyRecord, KeyStore};
 pub use members::{Member, MemberPage, MemberQuery, MemberStore, RoleFilter, Standing, UserStatus};

@@ -192,9 +192,10 @@ pub fn new_browser() -> reqwest::Client {
 }
 
 pub fn client(client_id: &str, client_type: ClientType, secret: Option<&Secret>) -> Client {
-    let grants: &[&str] = match client_type {
-        ClientType::Confidential => &["authorization_code", "refresh_token", "client_credentials"],
-        ClientType::Public => &["authorization_code", "refresh_token"],
+    use tessera::domain::GrantType::{AuthorizationCode, ClientCredentials, RefreshToken};
+    let grants: &[tessera::domain::GrantType] = match client_type {
+        ClientType::Confidential => &[AuthorizationCode, RefreshToken, ClientCredentials],
+        ClientType::Public => &[AuthorizationCode, RefreshToken],
     };
     Client {
         client_id: client_id.into(),
@@ -203,7 +204,8 @@ pub fn client(client_id: &str, client_type: ClientType, secret: Option<&Secret>)
         secret_hash: secret.map(Secret::hash),
         redirect_uris: vec![RedirectUri::parse(REDIRECT_URI).expect("uri")],
         post_logout_redirect_uris: vec![RedirectUri::parse(LOGOUT_URI).expect("uri")],
-        grant_types: grants.iter().map(|g| (*g).to_owned()).collect(),
+        grant_types: grants.to_vec(),
+        auth_method: None,
         allowed_scopes: Scopes::parse(
             "openid profile email address phone offline_access api:read api:write tessera:api tessera:authz",
         )

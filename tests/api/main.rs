@@ -8,6 +8,8 @@ mod access;
 mod admin_api;
 mod admin_assignments;
 mod admin_catalog;
+mod admin_clients;
+mod admin_hosts;
 mod admin_status;
 mod admin_users;
 mod at_rest;

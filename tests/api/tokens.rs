@@ -238,7 +238,7 @@ async fn client_credentials_scopes_are_limited_to_the_client() {
         .json()
         .await
         .unwrap();
-    assert_eq!(body["scope"], "api:read api:write");
+    assert_eq!(body["scope"], "api:read api:write tessera:authz");
     for scope in ["api:admin", "openid"] {
         let response = app
             .post_token(&[("grant_type", "client_credentials"), ("scope", scope)])

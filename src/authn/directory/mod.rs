@@ -24,7 +24,10 @@ use ldap3::controls::RawControl;
 use ldap3::{ldap_escape, Ldap, Scope, SearchEntry};
 
 pub use reason::Refusal;
-pub use settings::{AttributeNames, DirectoryKind, DirectorySettings, GroupMapping};
+pub use settings::{
+    AttributeNames, DirectoryKind, DirectorySettings, GroupMapping, PasswordRules, SettingsError,
+    PASSWORD_ENV_PREFIX,
+};
 
 use crate::domain::Secret;
 

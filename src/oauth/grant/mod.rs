@@ -15,7 +15,7 @@ use super::{ErrorCode, GrantError, OAuthError};
 use crate::config::Config;
 use crate::domain::date::iso_date;
 use crate::domain::sealed;
-use crate::domain::{random_token, Client, Scopes, TokenHash};
+use crate::domain::{random_token, Client, GrantType, Scopes, TokenHash};
 use crate::keys::TokenIssuer;
 use crate::oidc::id_token::{self, IdTokenClaims};
 use crate::store::{Consume, Issuance, NewFamily, RefreshRecord, Store, StoreError};
@@ -68,10 +68,16 @@ impl TokenRequest {
     /// The grant type's name, for logs and metrics.
     #[must_use]
     pub fn grant_type(&self) -> &'static str {
+        self.kind().as_str()
+    }
+
+    /// The grant type as the client's registration names it.
+    #[must_use]
+    pub fn kind(&self) -> GrantType {
         match self {
-            Self::AuthorizationCode { .. } => "authorization_code",
-            Self::RefreshToken { .. } => "refresh_token",
-            Self::ClientCredentials { .. } => "client_credentials",
+            Self::AuthorizationCode { .. } => GrantType::AuthorizationCode,
+            Self::RefreshToken { .. } => GrantType::RefreshToken,
+            Self::ClientCredentials { .. } => GrantType::ClientCredentials,
         }
     }
 }
@@ -111,7 +117,7 @@ pub async fn run(
     client: &Client,
     request: TokenRequest,
 ) -> Result<TokenResponse, GrantError> {
-    let grant_type = request.grant_type();
+    let grant_type = request.kind();
     if !client.allows_grant(grant_type) {
         return Err(OAuthError::new(
             ErrorCode::UnauthorizedClient,
@@ -268,7 +274,7 @@ async fn issue_for_user(
         None
     };
     let refresh_expires = ctx.now + ctx.config.tokens.refresh_token_ttl;
-    let refresh = client.allows_grant("refresh_token").then(|| {
+    let refresh = client.allows_grant(GrantType::RefreshToken).then(|| {
         let record = RefreshRecord {
             family_id: grant.family_id.to_owned(),
             client_id: client.client_id.clone(),

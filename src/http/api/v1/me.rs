@@ -44,8 +44,8 @@ pub(super) struct HostStanding {
     /// The caller's rights, from least to most: `user`, `manager`, `host_admin`,
     /// `system_admin`.
     rights: Vec<String>,
-    /// The host's feature flags. Always empty until hosts have flags (a later part of
-    /// issue 13); the field is here so that clients can rely on it.
+    /// The host's feature flags (`PATCH /api/v1/hosts/{id}` sets them): names and
+    /// whether each is on.
     #[schema(value_type = Object)]
     feature_flags: serde_json::Map<String, serde_json::Value>,
 }
@@ -86,6 +86,17 @@ async fn get_me(
         .await?
         .ok_or(StoreError::NotFound("user"))?;
     let hosts = state.store.user_hosts(&principal.user_id).await?;
+    let feature_flags = state
+        .store
+        .host_settings(&principal.host_id)
+        .await?
+        .map(|h| {
+            h.feature_flags
+                .into_iter()
+                .map(|(name, on)| (name, serde_json::Value::Bool(on)))
+                .collect()
+        })
+        .unwrap_or_default();
     let profile = state
         .store
         .load_profile(
@@ -116,7 +127,7 @@ async fn get_me(
                 .map(|(name, value)| AttributeValue { name, value })
                 .collect(),
             rights: principal.rights().map(|r| r.as_str().to_owned()).collect(),
-            feature_flags: serde_json::Map::new(),
+            feature_flags,
         },
     }))
 }

@@ -9,7 +9,10 @@ mod assignments;
 mod audit;
 mod catalog;
 mod catalog_routes;
+mod client_input;
+mod clients;
 mod endpoints;
+mod hosts;
 mod me;
 mod permissions;
 mod query;
@@ -26,6 +29,11 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::http::state::AppState;
+
+pub(crate) use client_input::{
+    client_id, parse_scopes, parse_uris, ClientView, NewClientView, SecretView,
+};
+pub(crate) use hosts::{domain, flags, host_id, model, HostView};
 
 pub(crate) const PREFIX: &str = "/api/v1";
 
@@ -92,6 +100,8 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(catalog_routes::router())
         .merge(endpoints::router())
         .merge(permissions::router())
+        .merge(clients::router())
+        .merge(hosts::router())
         .merge(me::router())
         .merge(users::router())
         .merge(user_admin::router());
@@ -159,5 +169,14 @@ mod tests {
             .collect();
         let unique: std::collections::BTreeSet<_> = ids.iter().collect();
         assert_eq!(unique.len(), ids.len(), "operation ids repeat: {ids:?}");
+        for path in [
+            "/api/v1/clients",
+            "/api/v1/clients/{id}",
+            "/api/v1/clients/{id}/secret",
+            "/api/v1/hosts",
+            "/api/v1/hosts/{id}",
+        ] {
+            assert!(paths.contains(&path), "{path} not in {paths:?}");
+        }
     }
 }
