@@ -6,6 +6,7 @@
 //! so the numbering and the order must agree). Single use is enforced inside one
 //! statement (`UPDATE … WHERE used_at IS NULL RETURNING …`), never read-then-write.
 
+mod api_tokens;
 mod audit;
 mod clients;
 mod consent;
@@ -34,6 +35,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
+pub use api_tokens::{
+    ApiToken, ApiTokenPage, ApiTokenQuery, ApiTokenStore, NewApiToken, PresentedToken,
+};
 pub use audit::{AuditEntry, AuditPage, AuditQuery, AuditStore};
 pub use clients::ClientStore;
 pub use consent::ConsentStore;
@@ -105,7 +109,8 @@ impl Backend {
 /// Everything the rest of Tessera needs from the database.
 #[async_trait]
 pub trait Store:
-    AuditStore
+    ApiTokenStore
+    + AuditStore
     + ClientStore
     + ConsentStore
     + DirectoryStore
