@@ -16,6 +16,7 @@ mod demo;
 mod host;
 mod import_help;
 mod keys;
+mod token;
 mod user;
 
 use std::path::PathBuf;
@@ -60,6 +61,9 @@ pub enum Command {
     /// Read the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Manage API tokens (personal and system).
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -106,6 +110,7 @@ pub async fn run_with(command: Command, mut config: Config) -> anyhow::Result<()
         Command::User(cmd) => user::run(&config, cmd).await,
         Command::Keys(cmd) => keys::run(&config, cmd).await,
         Command::Audit(cmd) => audit::run(&config, cmd).await,
+        Command::Token(cmd) => token::run(&config, cmd).await,
         Command::Demo(cmd) => demo::run(&config, cmd).await,
         Command::Import { file } => {
             let text = std::fs::read_to_string(&file)

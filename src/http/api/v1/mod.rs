@@ -7,6 +7,7 @@
 mod audit;
 mod me;
 mod query;
+mod tokens;
 mod users;
 
 use axum::http::{header, HeaderValue, Method};
@@ -81,6 +82,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .routes(routes!(get_openapi))
         .merge(audit::router())
         .merge(me::router())
+        .merge(tokens::router())
         .merge(users::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest(PREFIX, resources)
