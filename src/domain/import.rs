@@ -70,8 +70,16 @@ fn yes() -> bool {
     true
 }
 
-/// The grant types a client may be given.
-pub const GRANT_TYPES: &[&str] = &["authorization_code", "refresh_token", "client_credentials"];
+/// The grant types a client may be given. `password` (RFC 6749 §4.3) is the mark of a
+/// legacy first-party client, and only a first-party client (`skip_consent`) may
+/// carry it (issue 14; RFC 9700 §2.4).
+pub const GRANT_TYPES: &[&str] = &[
+    "authorization_code",
+    "refresh_token",
+    "client_credentials",
+    "password",
+    "urn:ietf:params:oauth:grant-type:token-exchange",
+];
 
 impl ClientDoc {
     /// The client as the domain knows it (the secret hashed).
@@ -104,6 +112,12 @@ impl ClientDoc {
             && self.grants.iter().any(|g| g == "client_credentials")
         {
             return Err("a public client cannot use client_credentials".to_owned());
+        }
+        if !self.skip_consent && self.grants.iter().any(|g| g == "password") {
+            return Err(
+                "only a first-party client (skip_consent) may use the legacy password grant"
+                    .to_owned(),
+            );
         }
         let uris = |list: &[String]| {
             list.iter()

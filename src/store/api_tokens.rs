@@ -63,6 +63,9 @@ pub struct PresentedToken {
     pub token: ApiToken,
     /// The owner's account is locked (personal tokens).
     pub owner_locked: bool,
+    /// The owner's membership in the token's host is active (always, for a system
+    /// token).
+    pub owner_active: bool,
     /// The owner's username, or email when they have none (personal tokens).
     pub owner_login: Option<String>,
 }
@@ -404,12 +407,15 @@ impl ApiTokenStore for SqlStore {
             #[sqlx(flatten)]
             token: TokenRow,
             locked: Option<i64>,
+            member_active: Option<i64>,
             login: Option<String>,
         }
         let mut conn = self.pool.acquire().await?;
         let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {TOKEN_COLUMNS}, u.locked AS locked, COALESCE(u.username, u.email) AS login \
+            "SELECT {TOKEN_COLUMNS}, u.locked AS locked, uh.active AS member_active, \
+             COALESCE(u.username, u.email) AS login \
              FROM api_token_t t LEFT JOIN user_t u ON u.user_id = t.user_id \
+             LEFT JOIN user_host_t uh ON uh.host_id = t.host_id AND uh.user_id = t.user_id \
              WHERE t.token_hash = $1"
         ))
         .bind(token_hash)
@@ -423,9 +429,11 @@ impl ApiTokenStore for SqlStore {
         } else {
             Vec::new()
         };
+        let owner_active = row.token.user_id.is_none() || row.member_active.is_some_and(|a| a != 0);
         Ok(Some(PresentedToken {
             token: row.token.into_token(roles)?,
             owner_locked: row.locked.is_some_and(|l| l != 0),
+            owner_active,
             owner_login: row.login,
         }))
     }
