@@ -309,3 +309,113 @@ async fn tokens_are_listed_a_page_at_a_time() {
     .await;
     assert_eq!(e["field"], "cursor");
 }
+
+#[tokio::test]
+async fn an_operator_adds_lists_and_revokes_tokens_at_the_command_line() {
+    let workspace = crate::helpers::Workspace::new().await;
+    let ok = |args: &[&str]| {
+        let out = workspace.tessera(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "tessera {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let document = workspace.dir.path().join("hosts.yaml");
+    std::fs::write(&document, crate::admin_api::two_hosts()).unwrap();
+    ok(&["import", document.to_str().unwrap()]);
+
+    let made: Value = serde_json::from_str(&ok(&[
+        "token",
+        "add",
+        "--host",
+        "acme",
+        "--user",
+        "user@acme.example",
+        "--name",
+        "ci",
+        "--scope",
+        "api:read",
+        "--days",
+        "7",
+        "--json",
+    ]))
+    .unwrap();
+    assert!(made["secret"].as_str().unwrap().starts_with("tsr_pat_"));
+    assert_eq!(made["token"]["kind"], "personal");
+    let id = made["token"]["id"].as_str().unwrap();
+    let system: Value = serde_json::from_str(&ok(&[
+        "token",
+        "add",
+        "--host",
+        "acme.example",
+        "--system",
+        "--role",
+        "staff",
+        "--name",
+        "billing",
+        "--scope",
+        "api:read",
+        "--days",
+        "7",
+        "--json",
+    ]))
+    .unwrap();
+    assert_eq!(system["token"]["roles"], json!(["staff"]));
+
+    let listed: Value =
+        serde_json::from_str(&ok(&["token", "list", "--host", "acme", "--json"])).unwrap();
+    assert_eq!(listed["tokens"].as_array().unwrap().len(), 2);
+    assert!(!listed
+        .to_string()
+        .contains(made["secret"].as_str().unwrap()));
+    let revoked: Value =
+        serde_json::from_str(&ok(&["token", "revoke", "--host", "acme", id, "--json"])).unwrap();
+    assert_eq!(revoked["active"], false);
+    let listed: Value =
+        serde_json::from_str(&ok(&["token", "list", "--host", "acme", "--json"])).unwrap();
+    assert_eq!(listed["tokens"].as_array().unwrap().len(), 1);
+
+    // Refused input changes nothing.
+    for args in [
+        &[
+            "token",
+            "add",
+            "--host",
+            "acme",
+            "--user",
+            "user@acme.example",
+            "--name",
+            "x",
+            "--scope",
+            "openid",
+            "--days",
+            "7",
+        ][..],
+        &[
+            "token",
+            "add",
+            "--host",
+            "acme",
+            "--user",
+            "user@acme.example",
+            "--name",
+            "x",
+            "--scope",
+            "api:read",
+            "--days",
+            "400",
+        ][..],
+        &[
+            "token", "add", "--host", "acme", "--system", "--role", "pilot", "--name", "x",
+            "--scope", "api:read", "--days", "7",
+        ][..],
+    ] {
+        let out = workspace.tessera(args).output().unwrap();
+        assert!(!out.status.success(), "{args:?}");
+    }
+    let all: Value =
+        serde_json::from_str(&ok(&["token", "list", "--host", "acme", "--all", "--json"])).unwrap();
+    assert_eq!(all["tokens"].as_array().unwrap().len(), 2);
+}
