@@ -90,7 +90,9 @@ pub fn parse(token: &str) -> Option<TokenKind> {
     if token.len() != TOKEN_LEN || !token.bytes().skip(8).all(|b| b.is_ascii_alphanumeric()) {
         return None;
     }
-    let (body, checksum) = token.split_at(TOKEN_LEN - CHECKSUM_LEN);
+    // Every character is ASCII by now, so the split falls between characters.
+    let body = token.get(..TOKEN_LEN - CHECKSUM_LEN)?;
+    let checksum = token.get(TOKEN_LEN - CHECKSUM_LEN..)?;
     (base62(&crc32(body.as_bytes()).to_be_bytes(), CHECKSUM_LEN) == checksum).then_some(kind)
 }
 
@@ -135,7 +137,9 @@ fn base62(bytes: &[u8], width: usize) -> String {
             *byte = u8::try_from(value / 62).unwrap_or(0);
             remainder = value % 62;
         }
-        digits.push(BASE62[remainder as usize]);
+        // `remainder` is below 62: the digit is always there.
+        let digit = usize::try_from(remainder).ok().and_then(|r| BASE62.get(r));
+        digits.push(digit.copied().unwrap_or(b'0'));
     }
     while digits.len() < width {
         digits.push(b'0');

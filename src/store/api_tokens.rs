@@ -1,7 +1,7 @@
 //! API tokens (issue 14): `api_token_t` and the roles of system tokens
 //! (`api_token_role_t`). A token is stored as the SHA-256 of its secret only; making
 //! and revoking one are audited writes (one transaction with the entry), and the
-//! exchange reads a token and its owner's standing by the hash, in one query.
+//! exchange's reads are in `api_token_use`.
 
 use async_trait::async_trait;
 use serde::Serialize;
@@ -56,20 +56,6 @@ impl ApiToken {
     }
 }
 
-/// A token found by its secret's hash, with what an exchange or an introspection needs
-/// of its owner.
-#[derive(Clone, Debug)]
-pub struct PresentedToken {
-    pub token: ApiToken,
-    /// The owner's account is locked (personal tokens).
-    pub owner_locked: bool,
-    /// The owner's membership in the token's host is active (always, for a system
-    /// token).
-    pub owner_active: bool,
-    /// The owner's username, or email when they have none (personal tokens).
-    pub owner_login: Option<String>,
-}
-
 /// Which tokens of a host to list, and from where.
 #[derive(Clone, Debug, Default)]
 pub struct ApiTokenQuery {
@@ -113,21 +99,24 @@ pub trait ApiTokenStore: Send + Sync {
         context: &AuditContext,
         now: i64,
     ) -> StoreResult<ApiToken>;
-    /// The token whose secret hashes to `token_hash`, revoked or not, with its owner.
-    async fn presented_api_token(&self, token_hash: &str) -> StoreResult<Option<PresentedToken>>;
-    /// Records that a token was used at `now`.
-    async fn touch_api_token(&self, token_id: &str, now: i64) -> StoreResult<()>;
 }
 
-const TOKEN_COLUMNS: &str = "t.token_id, t.host_id, t.kind, t.user_id, t.name, t.scope, \
+pub(super) const TOKEN_COLUMNS: &str =
+    "t.token_id, t.host_id, t.kind, t.user_id, t.name, t.scope, \
      t.created_by, t.created_at, t.expires_at, t.last_used_at, t.revoked_at";
 
+/// A value bound to a placeholder of a query built condition by condition.
+enum Bind {
+    Text(String),
+    Int(i64),
+}
+
 #[derive(FromRow)]
-struct TokenRow {
-    token_id: String,
+pub(super) struct TokenRow {
+    pub(super) token_id: String,
     host_id: String,
-    kind: String,
-    user_id: Option<String>,
+    pub(super) kind: String,
+    pub(super) user_id: Option<String>,
     name: String,
     scope: String,
     created_by: Option<String>,
@@ -138,7 +127,7 @@ struct TokenRow {
 }
 
 impl TokenRow {
-    fn into_token(self, roles: Vec<String>) -> StoreResult<ApiToken> {
+    pub(super) fn into_token(self, roles: Vec<String>) -> StoreResult<ApiToken> {
         let kind = TokenKind::parse(&self.kind)
             .ok_or_else(|| StoreError::Corrupt(format!("token kind {:?}", self.kind)))?;
         Ok(ApiToken {
@@ -185,7 +174,7 @@ impl<'a> From<&'a ApiToken> for TokenFacts<'a> {
 }
 
 /// The current names of a token's roles, sorted.
-async fn roles_of(conn: &mut AnyConnection, token_id: &str) -> StoreResult<Vec<String>> {
+pub(super) async fn roles_of(conn: &mut AnyConnection, token_id: &str) -> StoreResult<Vec<String>> {
     let rows: Vec<(String,)> = sqlx::query_as(
         "SELECT r.role_name FROM api_token_role_t tr \
          JOIN role_t r ON r.host_id = tr.host_id AND r.role_id = tr.role_id \
@@ -290,57 +279,48 @@ impl ApiTokenStore for SqlStore {
     }
 
     async fn list_api_tokens(&self, query: &ApiTokenQuery) -> StoreResult<ApiTokenPage> {
-        // Conditions are added in order, each taking the next placeholder number.
-        let mut sql = format!("SELECT {TOKEN_COLUMNS} FROM api_token_t t WHERE t.host_id = $1");
-        let mut texts: Vec<(usize, String)> = vec![(1, query.host_id.clone())];
-        let mut ints: Vec<(usize, i64)> = Vec::new();
-        let mut n = 1;
-        let mut next_n = || {
-            n += 1;
-            n
+        // Conditions are added in order, each taking the next placeholder number, so
+        // that numbering and binding order agree on both backends.
+        let mut sql = format!("SELECT {TOKEN_COLUMNS} FROM api_token_t t WHERE 1 = 1");
+        let mut binds: Vec<Bind> = Vec::new();
+        let mut push = |sql: &mut String, condition: &str, value: Bind| {
+            binds.push(value);
+            sql.push_str(&condition.replace('?', &format!("${}", binds.len())));
         };
+        push(
+            &mut sql,
+            " AND t.host_id = ?",
+            Bind::Text(query.host_id.clone()),
+        );
         if let Some(user) = &query.user_id {
-            let i = next_n();
-            sql.push_str(&format!(" AND t.user_id = ${i}"));
-            texts.push((i, user.clone()));
+            push(&mut sql, " AND t.user_id = ?", Bind::Text(user.clone()));
         }
         if let Some(kind) = query.kind {
-            let i = next_n();
-            sql.push_str(&format!(" AND t.kind = ${i}"));
-            texts.push((i, kind.as_str().to_owned()));
+            push(
+                &mut sql,
+                " AND t.kind = ?",
+                Bind::Text(kind.as_str().to_owned()),
+            );
         }
         if let Some(now) = query.live_at {
-            let i = next_n();
-            sql.push_str(&format!(
-                " AND t.revoked_at IS NULL AND t.expires_at > ${i}"
-            ));
-            ints.push((i, now));
+            let live = " AND t.revoked_at IS NULL AND t.expires_at > ?";
+            push(&mut sql, live, Bind::Int(now));
         }
         if let Some((at, id)) = &query.after {
-            let (a, b, c) = (next_n(), next_n(), next_n());
-            sql.push_str(&format!(
-                " AND (t.created_at < ${a} OR (t.created_at = ${b} AND t.token_id < ${c}))"
-            ));
-            ints.push((a, *at));
-            ints.push((b, *at));
-            texts.push((c, id.clone()));
+            push(&mut sql, " AND (t.created_at < ?", Bind::Int(*at));
+            push(&mut sql, " OR (t.created_at = ?", Bind::Int(*at));
+            push(&mut sql, " AND t.token_id < ?))", Bind::Text(id.clone()));
         }
+        // One row more than asked tells whether another page follows.
         sql.push_str(&format!(
             " ORDER BY t.created_at DESC, t.token_id DESC LIMIT {}",
             i64::from(query.limit) + 1
         ));
-        // Bind in placeholder order.
-        let mut binds: Vec<(usize, Result<i64, String>)> = texts
-            .into_iter()
-            .map(|(i, t)| (i, Err(t)))
-            .chain(ints.into_iter().map(|(i, v)| (i, Ok(v))))
-            .collect();
-        binds.sort_by_key(|(i, _)| *i);
         let mut statement = sqlx::query_as::<_, TokenRow>(&sql);
-        for (_, value) in binds {
+        for value in binds {
             statement = match value {
-                Ok(v) => statement.bind(v),
-                Err(t) => statement.bind(t),
+                Bind::Text(t) => statement.bind(t),
+                Bind::Int(i) => statement.bind(i),
             };
         }
         let mut conn = self.pool.acquire().await?;
@@ -349,6 +329,7 @@ impl ApiTokenStore for SqlStore {
         let more = rows.len() > limit;
         let mut tokens = Vec::with_capacity(rows.len().min(limit));
         for row in rows.into_iter().take(limit) {
+            // Only system tokens have roles: no query for a personal one.
             let roles = if row.kind == TokenKind::System.as_str() {
                 roles_of(&mut conn, &row.token_id).await?
             } else {
@@ -356,11 +337,9 @@ impl ApiTokenStore for SqlStore {
             };
             tokens.push(row.into_token(roles)?);
         }
-        let next = if more {
-            tokens.last().map(|t| (t.created_at, t.token_id.clone()))
-        } else {
-            None
-        };
+        let next = more
+            .then(|| tokens.last().map(|t| (t.created_at, t.token_id.clone())))
+            .flatten();
         Ok(ApiTokenPage { tokens, next })
     }
 
@@ -399,51 +378,5 @@ impl ApiTokenStore for SqlStore {
         audit::record(&mut tx, context, &event, now).await?;
         tx.commit().await?;
         Ok(after)
-    }
-
-    async fn presented_api_token(&self, token_hash: &str) -> StoreResult<Option<PresentedToken>> {
-        #[derive(FromRow)]
-        struct Row {
-            #[sqlx(flatten)]
-            token: TokenRow,
-            locked: Option<i64>,
-            member_active: Option<i64>,
-            login: Option<String>,
-        }
-        let mut conn = self.pool.acquire().await?;
-        let row: Option<Row> = sqlx::query_as(&format!(
-            "SELECT {TOKEN_COLUMNS}, u.locked AS locked, uh.active AS member_active, \
-             COALESCE(u.username, u.email) AS login \
-             FROM api_token_t t LEFT JOIN user_t u ON u.user_id = t.user_id \
-             LEFT JOIN user_host_t uh ON uh.host_id = t.host_id AND uh.user_id = t.user_id \
-             WHERE t.token_hash = $1"
-        ))
-        .bind(token_hash)
-        .fetch_optional(&mut *conn)
-        .await?;
-        let Some(row) = row else {
-            return Ok(None);
-        };
-        let roles = if row.token.kind == TokenKind::System.as_str() {
-            roles_of(&mut conn, &row.token.token_id).await?
-        } else {
-            Vec::new()
-        };
-        let owner_active = row.token.user_id.is_none() || row.member_active.is_some_and(|a| a != 0);
-        Ok(Some(PresentedToken {
-            token: row.token.into_token(roles)?,
-            owner_locked: row.locked.is_some_and(|l| l != 0),
-            owner_active,
-            owner_login: row.login,
-        }))
-    }
-
-    async fn touch_api_token(&self, token_id: &str, now: i64) -> StoreResult<()> {
-        sqlx::query("UPDATE api_token_t SET last_used_at = $1 WHERE token_id = $2")
-            .bind(now)
-            .bind(token_id)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
     }
 }

@@ -6,6 +6,7 @@
 //! so the numbering and the order must agree). Single use is enforced inside one
 //! statement (`UPDATE … WHERE used_at IS NULL RETURNING …`), never read-then-write.
 
+mod api_token_use;
 mod api_tokens;
 mod audit;
 mod clients;
@@ -35,9 +36,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
-pub use api_tokens::{
-    ApiToken, ApiTokenPage, ApiTokenQuery, ApiTokenStore, NewApiToken, PresentedToken,
-};
+pub use api_token_use::{ApiTokenUseStore, PresentedToken};
+pub use api_tokens::{ApiToken, ApiTokenPage, ApiTokenQuery, ApiTokenStore, NewApiToken};
 pub use audit::{AuditEntry, AuditPage, AuditQuery, AuditStore};
 pub use clients::ClientStore;
 pub use consent::ConsentStore;
@@ -110,6 +110,7 @@ impl Backend {
 #[async_trait]
 pub trait Store:
     ApiTokenStore
+    + ApiTokenUseStore
     + AuditStore
     + ClientStore
     + ConsentStore
