@@ -125,5 +125,6 @@ mod tests {
         assert!(paths.iter().all(|p| p.starts_with(PREFIX)), "{paths:?}");
         assert!(paths.contains(&"/api/v1/openapi.json"), "{paths:?}");
         assert!(paths.contains(&"/api/v1/users/{id}"), "{paths:?}");
+        assert!(paths.contains(&"/api/v1/tokens/{id}"), "{paths:?}");
     }
 }
