@@ -83,6 +83,17 @@ async fn an_api_token_lives_from_exchange_to_revocation() {
     )
     .await;
     assert_eq!(me["user"]["email"], "user@acme.example");
+    assert_eq!(jwt["api_token_id"], id.as_str());
+    // But it cannot make a successor that would outlive the token's revocation.
+    let successor = app
+        .api(answer["access_token"].as_str().map(str::to_owned))
+        .post(
+            "/api/v1/tokens",
+            &json!({"name": "next", "scope": "api:read", "expires_in_days": 1}),
+        )
+        .await;
+    let refused = body_of(successor, StatusCode::FORBIDDEN).await;
+    assert_eq!(refused["error"], "insufficient_scope");
 
     let seen = introspect(&app, &secret).await;
     assert_eq!(seen["active"], true);

@@ -36,6 +36,11 @@ pub const JWT_TYPE: &str = "urn:ietf:params:oauth:token-type:jwt";
 /// A Tessera API token (`tsr_pat_…`, `tsr_sys_…`): a token type of Tessera's own.
 pub const API_TOKEN_TYPE: &str = "urn:tessera:params:oauth:token-type:api_token";
 
+/// The claim of a JWT exchanged from an API token that names the token: resources may
+/// log it, and the management API refuses to make API tokens with such a JWT, so that
+/// a leaked token cannot outlive its revocation through a successor it made.
+pub const API_TOKEN_CLAIM: &str = "api_token_id";
+
 /// Scopes of Tessera's own resources (userinfo, refresh, the management API): a token
 /// for another audience never carries them, so it cannot be used back at Tessera.
 const OWN_SCOPES: &[&str] = &["openid", "offline_access", API_SCOPE];
@@ -43,6 +48,7 @@ const OWN_SCOPES: &[&str] = &["openid", "offline_access", API_SCOPE];
 /// The claims of a subject access token that describe the subject, copied into a
 /// token exchanged for another audience.
 const SUBJECT_CLAIMS: &[&str] = &[
+    API_TOKEN_CLAIM,
     "auth_time",
     "amr",
     "uid",
@@ -221,6 +227,8 @@ async fn from_api_token(
         audience.is_some(),
     )?;
     let ttl = lifetime(ctx, asked_lifetime, token.expires_at);
+    let mut origin = Map::new();
+    origin.insert(API_TOKEN_CLAIM.into(), token.token_id.clone().into());
     let minted = ctx.issuer.shaped_access_token(
         &AccessGrant {
             sub: &sub,
@@ -233,7 +241,8 @@ async fn from_api_token(
         &TokenShape {
             audience: audience.as_deref(),
             ttl: Some(ttl),
-            ..TokenShape::default()
+            act: None,
+            copied: Some(&origin),
         },
         ctx.now,
     )?;

@@ -10,7 +10,7 @@
 //! everyone but a system admin.
 
 use axum::extract::{Path, RawQuery, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -22,11 +22,14 @@ use utoipa_axum::routes;
 use super::query::{bad, parse_query};
 use crate::domain::api_token::{self, check_scopes, TokenKind};
 use crate::domain::input::{self, FieldError, MAX_NAME};
+use crate::domain::scope::API_SCOPE;
 use crate::domain::secret::random_id;
 use crate::domain::{authorize, Action, Principal, Refusal, TokenHash};
 use crate::http::error::V1Error;
-use crate::http::extract::{ApiJson, Caller};
+use crate::http::extract::{bearer_header, verify_bearer, ApiJson, Caller};
 use crate::http::state::AppState;
+use crate::oauth::grant::token_exchange::API_TOKEN_CLAIM;
+use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::{ApiToken, ApiTokenQuery, NewApiToken, StoreError};
 
 const DEFAULT_LIMIT: u32 = 50;
@@ -161,15 +164,22 @@ fn kind_of(field: &str, text: &str) -> Result<TokenKind, V1Error> {
         (status = 201, body = CreatedTokenResponse, description = "The token and its secret (shown once)"),
         (status = 400, description = "The body is malformed; `field` names the field"),
         (status = 401, description = "No valid token"),
-        (status = 403, description = "A system token needs a host admin"),
+        (status = 403, description = "A system token needs a host admin; a token exchanged from an API token cannot make one"),
         (status = 422, description = "A value breaks a rule; `field` names it"),
     )
 )]
 async fn post_token(
     State(state): State<AppState>,
     Caller { principal, audit }: Caller,
+    headers: HeaderMap,
     ApiJson(body): ApiJson<CreateTokenRequest>,
 ) -> Result<(StatusCode, Json<CreatedTokenResponse>), V1Error> {
+    if exchanged_from_api_token(&state, &headers) {
+        return Err(V1Error::Bearer(Some(OAuthError::new(
+            ErrorCode::InsufficientScope,
+            "a token exchanged from an API token cannot make API tokens: sign in",
+        ))));
+    }
     let host = principal.host_id.clone();
     let kind = match body.kind.as_deref() {
         None => TokenKind::Personal,
@@ -235,6 +245,17 @@ async fn post_token(
             secret,
         }),
     ))
+}
+
+/// Whether the request's bearer token (already verified by the `Caller` extractor) was
+/// exchanged from an API token: such a token may not make another, or a leaked token
+/// could outlive its revocation through a successor.
+fn exchanged_from_api_token(state: &AppState, headers: &HeaderMap) -> bool {
+    bearer_header(headers)
+        .ok()
+        .flatten()
+        .and_then(|token| verify_bearer(state, token, API_SCOPE).ok())
+        .is_some_and(|token| token.claims.contains_key(API_TOKEN_CLAIM))
 }
 
 /// Lists tokens, newest first, a page at a time.
