@@ -243,6 +243,25 @@ async fn a_system_token_is_its_hosts_service_with_its_roles() {
     assert_eq!(jwt["host"], "acme");
     assert_eq!(jwt["role"], "manager staff");
     assert!(jwt.get("uid").is_none());
+    assert_eq!(jwt["aud"], app.issuer.as_str());
+    // For another audience, if the service asks.
+    let billing = body_of(
+        exchange(
+            &app,
+            &client,
+            &[
+                ("subject_token", secret),
+                ("subject_token_type", API_TOKEN_TYPE),
+                ("audience", "billing-api"),
+            ],
+        )
+        .await,
+        StatusCode::OK,
+    )
+    .await;
+    let jwt = claims(&app, billing["access_token"].as_str().unwrap());
+    assert_eq!(jwt["aud"], "billing-api");
+    assert_eq!(jwt["api_token_id"], id);
     let seen = introspect(&app, secret).await;
     assert_eq!(seen["active"], true);
     assert_eq!(seen["kind"], "system");
