@@ -78,12 +78,7 @@ impl Subject {
         let text = |name: &str| claims.get(name).and_then(serde_json::Value::as_str);
         let names = |name: &str| -> Vec<String> {
             text(name)
-                .map(|t| {
-                    t.split(' ')
-                        .filter(|n| !n.is_empty())
-                        .map(str::to_owned)
-                        .collect()
-                })
+                .map(|t| t.split(' ').filter(|n| !n.is_empty()).map(str::to_owned).collect())
                 .unwrap_or_default()
         };
         let attributes = match text("att") {
@@ -177,16 +172,10 @@ impl PolicySnapshot {
             s.groups.entry(endpoint).or_default().insert(group);
         }
         for (endpoint, name, value) in rows.attribute_permissions {
-            s.attributes
-                .entry(endpoint)
-                .or_default()
-                .push((name, value));
+            s.attributes.entry(endpoint).or_default().push((name, value));
         }
         for (endpoint, user, dates) in rows.user_permissions {
-            s.user_grants
-                .entry((user, endpoint))
-                .or_default()
-                .push(dates);
+            s.user_grants.entry((user, endpoint)).or_default().push(dates);
         }
         for user in rows.members {
             s.users.entry(user).or_default();
@@ -387,26 +376,12 @@ mod tests {
             )],
             user_roles: vec![
                 ("u-clerk".into(), "clerk".into(), open("2026-01-01")),
-                (
-                    "u-former".into(),
-                    "clerk".into(),
-                    until("2025-01-01", "2025-12-31"),
-                ),
+                ("u-former".into(), "clerk".into(), until("2025-01-01", "2025-12-31")),
             ],
             user_groups: vec![("u-night".into(), "night-shift".into(), open("2026-01-01"))],
             user_attributes: vec![
-                (
-                    "u-can".into(),
-                    "country".into(),
-                    "CAN".into(),
-                    open("2026-01-01"),
-                ),
-                (
-                    "u-usa".into(),
-                    "country".into(),
-                    "USA".into(),
-                    open("2026-01-01"),
-                ),
+                ("u-can".into(), "country".into(), "CAN".into(), open("2026-01-01")),
+                ("u-usa".into(), "country".into(), "USA".into(), open("2026-01-01")),
             ],
             members: vec!["u-temp".into(), "u-none".into()],
             default_role: Some("staff".into()),
@@ -433,10 +408,7 @@ mod tests {
                 by: "clerk".into()
             }
         );
-        assert_eq!(
-            decide("u-none", "/orders/42", "GET", DAY).reason,
-            Reason::NotGranted
-        );
+        assert_eq!(decide("u-none", "/orders/42", "GET", DAY).reason, Reason::NotGranted);
     }
 
     #[test]
@@ -494,24 +466,20 @@ mod tests {
     fn a_literal_segment_beats_a_parameter() {
         let s = snapshot();
         assert_eq!(
-            s.endpoint("/orders/new", "GET")
-                .map(|e| e.endpoint_id.as_str()),
+            s.endpoint("/orders/new", "GET").map(|e| e.endpoint_id.as_str()),
             Some("new-order")
         );
         assert_eq!(
-            s.endpoint("/orders/old", "GET")
-                .map(|e| e.endpoint_id.as_str()),
+            s.endpoint("/orders/old", "GET").map(|e| e.endpoint_id.as_str()),
             Some("get-order")
         );
         // The template itself, trailing slashes and a query string.
         assert_eq!(
-            s.endpoint("/orders/{id}", "GET")
-                .map(|e| e.endpoint_id.as_str()),
+            s.endpoint("/orders/{id}", "GET").map(|e| e.endpoint_id.as_str()),
             Some("get-order")
         );
         assert_eq!(
-            s.endpoint("/orders/9/?x=1", "GET")
-                .map(|e| e.endpoint_id.as_str()),
+            s.endpoint("/orders/9/?x=1", "GET").map(|e| e.endpoint_id.as_str()),
             Some("get-order")
         );
     }
@@ -521,10 +489,7 @@ mod tests {
         let profile = crate::domain::SecurityProfile {
             roles: vec!["clerk".into(), "staff".into()],
             groups: vec!["night-shift".into()],
-            attributes: vec![
-                ("country".into(), "CAN".into()),
-                ("note".into(), "a~b".into()),
-            ],
+            attributes: vec![("country".into(), "CAN".into()), ("note".into(), "a~b".into())],
             ..crate::domain::SecurityProfile::default()
         };
         let mut claims = serde_json::Map::new();
