@@ -75,6 +75,10 @@ pub struct TokenConfig {
     /// The `aud` of access tokens (RFC 9068 §3): the resource servers' identifier.
     /// Empty means the issuer itself.
     pub access_token_audience: String,
+    /// The longest lifetime an API token may be given (issue 14). Tokens are
+    /// exchanged for JWTs of `access_token_ttl`, which also bounds what a token
+    /// exchange for another audience may ask for.
+    pub api_token_max_ttl: i64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -198,6 +202,7 @@ impl Default for Config {
                 authorization_code_ttl: 60,
                 refresh_reuse_grace: 0,
                 access_token_audience: String::new(),
+                api_token_max_ttl: 365 * 24 * 3600,
             },
             session: SessionConfig {
                 ttl: 8 * 3600,
@@ -272,6 +277,7 @@ impl Config {
             ("id_token_ttl", t.id_token_ttl),
             ("refresh_token_ttl", t.refresh_token_ttl),
             ("authorization_code_ttl", t.authorization_code_ttl),
+            ("api_token_max_ttl", t.api_token_max_ttl),
             ("session.ttl", self.session.ttl),
         ] {
             if v <= 0 {

@@ -31,11 +31,13 @@ users:      email, user_id, username, first_name, last_name, language, user_type
 
 clients:    client_id, name, type (confidential or public), secret (clear, 16 characters
             or more; confidential clients only), redirect_uris, post_logout_redirect_uris,
-            grants (authorization_code, refresh_token, client_credentials), scopes (space
-            separated), host (id or domain), require_pkce, profile_in_id_token,
-            skip_consent (a first-party client: no consent page),
-            token_endpoint_auth_method (client_secret_basic, client_secret_post, or none for
-            public clients; left out, either secret method)";
+            grants (authorization_code, refresh_token, client_credentials,
+            urn:ietf:params:oauth:grant-type:token-exchange, and password for a legacy
+            first-party client with skip_consent only), scopes (space separated), host
+            (id or domain), require_pkce, profile_in_id_token, skip_consent (a
+            first-party client: no consent page), token_endpoint_auth_method
+            (client_secret_basic, client_secret_post, or none for public clients; left
+            out, either secret method)";
 
 #[cfg(test)]
 mod tests {

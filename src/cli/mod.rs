@@ -19,6 +19,7 @@ mod host;
 mod import_help;
 mod keys;
 mod permission;
+mod token;
 mod user;
 
 use std::path::PathBuf;
@@ -82,6 +83,9 @@ pub enum Command {
     /// Read the audit trail.
     #[command(subcommand)]
     Audit(audit::AuditCommand),
+    /// Manage API tokens (personal and system).
+    #[command(subcommand)]
+    Token(token::TokenCommand),
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(keys::KeysCommand),
@@ -134,6 +138,7 @@ pub async fn run_with(command: Command, mut config: Config) -> anyhow::Result<()
         Command::Endpoint(cmd) => endpoint::run(&config, cmd).await,
         Command::Permission(cmd) => permission::run(&config, cmd).await,
         Command::Audit(cmd) => audit::run(&config, cmd).await,
+        Command::Token(cmd) => token::run(&config, cmd).await,
         Command::Demo(cmd) => demo::run(&config, cmd).await,
         Command::Import { file } => {
             let text = std::fs::read_to_string(&file)

@@ -253,6 +253,8 @@ pub mod actions {
     pub const KEY_IMPORTED: &str = "key.imported";
     pub const KEY_STATE_CHANGED: &str = "key.state_changed";
     pub const KEY_REMOVED: &str = "key.removed";
+    /// An API token made (personal or system); the entry never holds its secret.
+    pub const TOKEN_CREATED: &str = "token.created";
     pub const TOKEN_REVOKED: &str = "token.revoked";
     pub const TOKEN_FAMILY_REVOKED: &str = "token.family_revoked";
 }

@@ -12,14 +12,22 @@ pub enum GrantType {
     AuthorizationCode,
     RefreshToken,
     ClientCredentials,
+    /// RFC 6749 §4.3, the mark of a legacy first-party client (issue 14; RFC 9700 §2.4
+    /// deprecates it): only a first-party client (`skip_consent`) may carry it.
+    Password,
+    /// RFC 8693.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:token-exchange")]
+    TokenExchange,
 }
 
 impl GrantType {
     /// Every grant type Tessera serves.
-    pub const ALL: [GrantType; 3] = [
+    pub const ALL: [GrantType; 5] = [
         GrantType::AuthorizationCode,
         GrantType::RefreshToken,
         GrantType::ClientCredentials,
+        GrantType::Password,
+        GrantType::TokenExchange,
     ];
 
     /// The name RFC 6749 gives it (`grant_type` at the token endpoint).
@@ -29,6 +37,8 @@ impl GrantType {
             Self::AuthorizationCode => "authorization_code",
             Self::RefreshToken => "refresh_token",
             Self::ClientCredentials => "client_credentials",
+            Self::Password => "password",
+            Self::TokenExchange => "urn:ietf:params:oauth:grant-type:token-exchange",
         }
     }
 
@@ -203,6 +213,12 @@ impl Client {
                 "a public client cannot use client_credentials",
             ));
         }
+        if !self.skip_consent && self.allows_grant(GrantType::Password) {
+            return Err(FieldError::new(
+                "grant_types",
+                "only a first-party client (skip_consent) may use the legacy password grant",
+            ));
+        }
         if self.redirect_uris.is_empty() && self.allows_grant(GrantType::AuthorizationCode) {
             return Err(FieldError::new(
                 "redirect_uris",
@@ -253,7 +269,7 @@ mod tests {
             assert_eq!(AuthMethod::parse(m.as_str()), Ok(m));
             assert_eq!(serde_json::to_value(m).unwrap(), m.as_str());
         }
-        assert!(GrantType::parse("password").is_err());
+        assert!(GrantType::parse("implicit").is_err());
         assert!(AuthMethod::parse("private_key_jwt").is_err());
     }
 

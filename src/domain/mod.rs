@@ -1,5 +1,6 @@
 //! Domain types: newtypes, parsing and pure rules. No I/O, no axum, no SQL.
 
+pub mod api_token;
 pub mod attribute_value;
 pub mod audit;
 pub mod catalog;

@@ -98,6 +98,10 @@ pub enum Action {
     /// Read the host's audit trail.
     ReadAudit,
     ManageHosts,
+    /// Make, list and revoke one's own personal API tokens.
+    ManageOwnTokens,
+    /// Make system API tokens, and list and revoke every API token of the host.
+    ManageHostTokens,
 }
 
 impl Action {
@@ -105,14 +109,15 @@ impl Action {
     #[must_use]
     pub fn required(self) -> Right {
         match self {
-            Self::ReadSelf => Right::User,
+            Self::ReadSelf | Self::ManageOwnTokens => Right::User,
             Self::ReadUsers | Self::ChangeUserStatus | Self::ReadCatalog => Right::Manager,
             Self::ManageUsers
             | Self::ChangeUserRoles
             | Self::DeleteUser
             | Self::ManageCatalog
             | Self::ManageClients
-            | Self::ReadAudit => Right::HostAdmin,
+            | Self::ReadAudit
+            | Self::ManageHostTokens => Right::HostAdmin,
             Self::ManageHosts => Right::SystemAdmin,
         }
     }
@@ -190,7 +195,7 @@ pub fn authorize_account_change(
 mod tests {
     use super::*;
 
-    const EVERY_ACTION: [Action; 11] = [
+    const EVERY_ACTION: [Action; 13] = [
         Action::ReadSelf,
         Action::ReadUsers,
         Action::ChangeUserStatus,
@@ -202,6 +207,8 @@ mod tests {
         Action::ManageClients,
         Action::ReadAudit,
         Action::ManageHosts,
+        Action::ManageOwnTokens,
+        Action::ManageHostTokens,
     ];
 
     fn principal(right: Right) -> Principal {
@@ -222,10 +229,16 @@ mod tests {
     #[test]
     fn each_right_allows_exactly_the_actions_of_seed_001() {
         use Action::*;
-        assert_eq!(allowed(Right::User), [ReadSelf]);
+        assert_eq!(allowed(Right::User), [ReadSelf, ManageOwnTokens]);
         assert_eq!(
             allowed(Right::Manager),
-            [ReadSelf, ReadUsers, ChangeUserStatus, ReadCatalog]
+            [
+                ReadSelf,
+                ReadUsers,
+                ChangeUserStatus,
+                ReadCatalog,
+                ManageOwnTokens
+            ]
         );
         assert_eq!(
             allowed(Right::HostAdmin),
@@ -239,7 +252,9 @@ mod tests {
                 DeleteUser,
                 ManageCatalog,
                 ManageClients,
-                ReadAudit
+                ReadAudit,
+                ManageOwnTokens,
+                ManageHostTokens
             ]
         );
         assert_eq!(allowed(Right::SystemAdmin), EVERY_ACTION);

@@ -8,15 +8,17 @@ use axum::http::{header, HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 
+use super::client_address::ClientAddress;
 use super::error::ApiError;
 use super::state::AppState;
 use crate::domain::Client;
 use crate::oauth::client_auth::{self, ClientCredentials};
-use crate::oauth::grant::{self, GrantContext, TokenRequest};
+use crate::oauth::grant::{self, GrantContext, SignInContext, TokenRequest};
 use crate::oauth::{parse_unique_pairs, OAuthError};
 
 pub async fn post_token(
     State(state): State<AppState>,
+    ClientAddress(address): ClientAddress,
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<Response, ApiError> {
@@ -30,6 +32,11 @@ pub async fn post_token(
         issuer: &state.issuer,
         config: &state.config,
         now: state.now(),
+        sign_in: Some(SignInContext {
+            authenticator: &state.authenticator,
+            address,
+            request_id: super::request_id::current(),
+        }),
     };
     let response = grant::run(&ctx, &client, request).await.map_err(|e| {
         let mut api = ApiError::from(e);

@@ -2,7 +2,7 @@
 //! returns. `http/error.rs` decides how each is shown (JSON, redirect or page).
 
 /// Error codes of RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1 and
-/// OpenID Connect Core §3.1.2.6.
+/// OpenID Connect Core §3.1.2.6, RFC 8693 §2.2.2.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
     InvalidRequest,
@@ -23,6 +23,8 @@ pub enum ErrorCode {
     InvalidToken,
     InsufficientScope,
     UnsupportedTokenType,
+    /// RFC 8693 §2.2.2 (and RFC 8707 §2): the audience or resource is not acceptable.
+    InvalidTarget,
 }
 
 impl ErrorCode {
@@ -47,6 +49,7 @@ impl ErrorCode {
             Self::InvalidToken => "invalid_token",
             Self::InsufficientScope => "insufficient_scope",
             Self::UnsupportedTokenType => "unsupported_token_type",
+            Self::InvalidTarget => "invalid_target",
         }
     }
 }
@@ -99,4 +102,7 @@ pub enum GrantError {
     Store(#[from] crate::store::StoreError),
     #[error(transparent)]
     Key(#[from] crate::keys::KeyError),
+    /// A password check that failed inside (the legacy password grant).
+    #[error(transparent)]
+    Auth(#[from] crate::authn::AuthError),
 }

@@ -21,6 +21,20 @@ pub struct AccessGrant<'a> {
     pub profile: Option<&'a SecurityProfile>,
 }
 
+/// How an exchanged token differs from an ordinary one (RFC 8693 §2.2): each part left
+/// out is the ordinary one's.
+#[derive(Debug, Default)]
+pub struct TokenShape<'a> {
+    /// `aud`, instead of the configured audience.
+    pub audience: Option<&'a str>,
+    /// The lifetime, instead of `tokens.access_token_ttl`.
+    pub ttl: Option<i64>,
+    /// The `act` claim (§4.1): who acts for the subject.
+    pub act: Option<Value>,
+    /// Claims copied as they are from the subject token (its profile claims).
+    pub copied: Option<&'a Map<String, Value>>,
+}
+
 /// A signed access token.
 #[derive(Debug)]
 pub struct MintedToken {
@@ -32,17 +46,32 @@ pub struct MintedToken {
 // `TokenIssuer` lives in `keys::issuer`, where `oidc` can reach it too; what it does
 // with access tokens is OAuth's, so those methods are here.
 impl TokenIssuer {
-    /// Signs an access token (RFC 9068 §2.2).
+    /// Signs an access token (RFC 9068 §2.2) for the configured audience and lifetime.
     ///
     /// # Errors
     /// When signing fails.
     pub fn access_token(&self, grant: &AccessGrant<'_>, now: i64) -> Result<MintedToken, KeyError> {
+        self.shaped_access_token(grant, &TokenShape::default(), now)
+    }
+
+    /// Signs an access token whose audience, lifetime or actor differ from an ordinary
+    /// one's (a token exchange, RFC 8693).
+    ///
+    /// # Errors
+    /// When signing fails.
+    pub fn shaped_access_token(
+        &self,
+        grant: &AccessGrant<'_>,
+        shape: &TokenShape<'_>,
+        now: i64,
+    ) -> Result<MintedToken, KeyError> {
         let jti = random_id();
-        let expires_at = now + self.access_ttl;
+        let expires_at = now + shape.ttl.unwrap_or(self.access_ttl);
         let mut claims = Map::new();
         claims.insert("iss".into(), self.issuer.clone().into());
         claims.insert("sub".into(), grant.sub.into());
-        claims.insert("aud".into(), self.audience.clone().into());
+        let audience = shape.audience.unwrap_or(self.audience.as_str());
+        claims.insert("aud".into(), audience.into());
         claims.insert("exp".into(), expires_at.into());
         claims.insert("iat".into(), now.into());
         claims.insert("nbf".into(), now.into());
@@ -59,6 +88,14 @@ impl TokenIssuer {
                 .collect::<Vec<_>>()
                 .into(),
         );
+        if let Some(act) = &shape.act {
+            claims.insert("act".into(), act.clone());
+        }
+        if let Some(copied) = shape.copied {
+            for (name, value) in copied {
+                claims.insert(name.clone(), value.clone());
+            }
+        }
         if let Some(t) = grant.auth_time {
             claims.insert("auth_time".into(), t.into());
         }

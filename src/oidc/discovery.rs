@@ -35,7 +35,14 @@ pub fn metadata(issuer: &str, alg: Algorithm) -> Value {
         "scopes_supported": SCOPES_SUPPORTED,
         "response_types_supported": ["code"],
         "response_modes_supported": ["query", "form_post"],
-        "grant_types_supported": ["authorization_code", "refresh_token", "client_credentials"],
+        // The password grant is left out on purpose: it is for legacy first-party
+        // clients only and must not be advertised (RFC 9700 §2.4).
+        "grant_types_supported": [
+            "authorization_code",
+            "refresh_token",
+            "client_credentials",
+            "urn:ietf:params:oauth:grant-type:token-exchange"
+        ],
         "subject_types_supported": ["public"],
         "id_token_signing_alg_values_supported": [alg.as_str()],
         "token_endpoint_auth_methods_supported": auth_methods,

@@ -7,6 +7,8 @@
 //! statement (`UPDATE … WHERE used_at IS NULL RETURNING …`), never read-then-write.
 
 mod accounts;
+mod api_token_use;
+mod api_tokens;
 mod assignment_rows;
 mod assignments;
 mod audit;
@@ -40,6 +42,8 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::sqlite::SqliteConnectOptions;
 use sqlx::{AnyPool, ConnectOptions, Connection, Executor};
 
+pub use api_token_use::{ApiTokenUseStore, PresentedToken};
+pub use api_tokens::{ApiToken, ApiTokenPage, ApiTokenQuery, ApiTokenStore, NewApiToken};
 pub use assignments::{
     Assignment, AssignmentKind, AssignmentStore, Ending, NamedDefinition, NewAssignment,
 };
@@ -121,6 +125,8 @@ impl Backend {
 #[async_trait]
 pub trait Store:
     AssignmentStore
+    + ApiTokenStore
+    + ApiTokenUseStore
     + AuditStore
     + ClientStore
     + DefinitionStore

@@ -305,9 +305,14 @@ async fn bad_input_names_its_field_and_writes_nothing() {
             "redirect_uris[0]",
         ),
         (
-            json!({"name": "A", "grant_types": ["password"]}),
+            json!({"name": "A", "grant_types": ["implicit"]}),
             StatusCode::BAD_REQUEST,
             "grant_types[0]",
+        ),
+        (
+            json!({"name": "A", "grant_types": ["password"]}),
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "grant_types",
         ),
         (
             json!({"name": "x".repeat(201), "grant_types": ["client_credentials"]}),

@@ -181,6 +181,9 @@ async fn unsupported_and_malformed_grants_have_their_errors() {
             ("password", "b"),
         ])
         .await;
+    // The password grant exists for legacy first-party clients only (password_grant.rs).
+    assert_oauth_error(response, StatusCode::BAD_REQUEST, "unauthorized_client").await;
+    let response = app.post_token(&[("grant_type", "implicit")]).await;
     assert_oauth_error(response, StatusCode::BAD_REQUEST, "unsupported_grant_type").await;
     let response = app
         .post_token(&[("grant_type", "authorization_code")])

@@ -69,5 +69,6 @@ pub(super) fn issue(
         refresh_token: None,
         id_token: None,
         scope: scopes.to_string(),
+        issued_token_type: None,
     })
 }

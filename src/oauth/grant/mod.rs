@@ -1,9 +1,14 @@
-//! The token endpoint's grants (RFC 6749 §4.1.3, §4.4, §6), one file each, and the
-//! parsing of a token request into one of them.
+//! The token endpoint's grants (RFC 6749 §4.1.3, §4.3, §4.4, §6; RFC 8693), one file
+//! each, and the parsing of a token request into one of them.
 
 mod authorization_code;
 mod client_credentials;
+mod password;
 mod refresh_token;
+pub mod token_exchange;
+
+pub use password::SignInContext;
+pub use token_exchange::ExchangeRequest;
 
 use std::collections::HashMap;
 
@@ -36,6 +41,15 @@ pub enum TokenRequest {
     ClientCredentials {
         scope: Option<String>,
     },
+    /// RFC 6749 §4.3, for legacy first-party clients only (`password.rs`).
+    Password {
+        username: String,
+        password: String,
+        scope: Option<String>,
+    },
+    /// RFC 8693 §2.1.
+    #[serde(rename = "urn:ietf:params:oauth:grant-type:token-exchange")]
+    TokenExchange(ExchangeRequest),
 }
 
 impl TokenRequest {
@@ -47,7 +61,13 @@ impl TokenRequest {
     pub fn from_form(form: &HashMap<String, String>) -> Result<Self, OAuthError> {
         match form.get("grant_type").map(String::as_str) {
             None => return Err(OAuthError::invalid_request("grant_type is required")),
-            Some("authorization_code" | "refresh_token" | "client_credentials") => {}
+            Some(
+                "authorization_code"
+                | "refresh_token"
+                | "client_credentials"
+                | "password"
+                | token_exchange::GRANT_TYPE,
+            ) => {}
             Some(other) => {
                 return Err(OAuthError::new(
                     ErrorCode::UnsupportedGrantType,
@@ -78,6 +98,8 @@ impl TokenRequest {
             Self::AuthorizationCode { .. } => GrantType::AuthorizationCode,
             Self::RefreshToken { .. } => GrantType::RefreshToken,
             Self::ClientCredentials { .. } => GrantType::ClientCredentials,
+            Self::Password { .. } => GrantType::Password,
+            Self::TokenExchange(_) => GrantType::TokenExchange,
         }
     }
 }
@@ -97,6 +119,9 @@ pub struct TokenResponse {
     /// only user scopes gets none).
     #[serde(skip_serializing_if = "String::is_empty")]
     pub scope: String,
+    /// RFC 8693 §2.2.1: the type of the token issued by an exchange.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub issued_token_type: Option<String>,
 }
 
 /// What every grant needs.
@@ -106,6 +131,9 @@ pub struct GrantContext<'a> {
     pub issuer: &'a TokenIssuer,
     pub config: &'a Config,
     pub now: i64,
+    /// The password grant's authenticator and the request's origin; none where no
+    /// password can be presented.
+    pub sign_in: Option<SignInContext<'a>>,
 }
 
 /// Runs the grant for an authenticated client.
@@ -146,6 +174,14 @@ pub async fn run(
         } => refresh_token::refresh(ctx, client, &refresh_token, scope.as_deref()).await,
         TokenRequest::ClientCredentials { scope } => {
             client_credentials::issue(ctx, client, scope.as_deref())
+        }
+        TokenRequest::Password {
+            username,
+            password,
+            scope,
+        } => password::sign_in(ctx, client, &username, &password, scope.as_deref()).await,
+        TokenRequest::TokenExchange(request) => {
+            token_exchange::exchange(ctx, client, &request).await
         }
     }
 }
@@ -195,6 +231,7 @@ impl KeptAnswer {
                 refresh_token: response.refresh_token.clone(),
                 id_token: response.id_token.clone(),
                 scope: response.scope.clone(),
+                issued_token_type: None,
             },
         })
         .ok()?;
@@ -296,6 +333,7 @@ async fn issue_for_user(
         refresh_token: refresh.as_ref().map(|(_, token, _)| token.clone()),
         id_token,
         scope: grant.scopes.to_string(),
+        issued_token_type: None,
     };
     let kept = match &consuming {
         Consuming::Refresh {
@@ -361,11 +399,31 @@ mod tests {
         assert!(matches!(r, TokenRequest::AuthorizationCode { ref code, .. } if code == "c"));
         let r = TokenRequest::from_form(&form(&[("grant_type", "client_credentials")])).unwrap();
         assert!(matches!(r, TokenRequest::ClientCredentials { scope: None }));
+        let r = TokenRequest::from_form(&form(&[
+            ("grant_type", token_exchange::GRANT_TYPE),
+            ("subject_token", "t"),
+            ("subject_token_type", token_exchange::API_TOKEN_TYPE),
+            ("requested_lifetime", "60"),
+        ]))
+        .unwrap();
+        assert!(matches!(r, TokenRequest::TokenExchange(ref x)
+            if x.subject_token == "t" && x.requested_lifetime.as_deref() == Some("60")));
+        assert_eq!(r.grant_type(), token_exchange::GRANT_TYPE);
+        let r = TokenRequest::from_form(&form(&[
+            ("grant_type", "password"),
+            ("username", "u"),
+            ("password", "p"),
+        ]))
+        .unwrap();
+        assert!(matches!(r, TokenRequest::Password { ref username, .. } if username == "u"));
+        let e = TokenRequest::from_form(&form(&[("grant_type", token_exchange::GRANT_TYPE)]))
+            .unwrap_err();
+        assert!(e.description.contains("subject_token"), "{}", e.description);
     }
 
     #[test]
     fn unknown_and_missing_grants_have_their_errors() {
-        let e = TokenRequest::from_form(&form(&[("grant_type", "password")])).unwrap_err();
+        let e = TokenRequest::from_form(&form(&[("grant_type", "implicit")])).unwrap_err();
         assert_eq!(e.code, ErrorCode::UnsupportedGrantType);
         let e = TokenRequest::from_form(&form(&[])).unwrap_err();
         assert_eq!(e.code, ErrorCode::InvalidRequest);

@@ -16,6 +16,7 @@ mod hosts;
 mod me;
 mod permissions;
 mod query;
+mod tokens;
 mod user_admin;
 mod users;
 
@@ -103,6 +104,7 @@ fn parts() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(clients::router())
         .merge(hosts::router())
         .merge(me::router())
+        .merge(tokens::router())
         .merge(users::router())
         .merge(user_admin::router());
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -178,5 +180,6 @@ mod tests {
         ] {
             assert!(paths.contains(&path), "{path} not in {paths:?}");
         }
+        assert!(paths.contains(&"/api/v1/tokens/{id}"), "{paths:?}");
     }
 }
