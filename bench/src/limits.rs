@@ -77,7 +77,7 @@ pub fn es256_signer() -> anyhow::Result<josekit::jws::alg::ecdsa::EcdsaJwsSigner
 }
 
 /// Runs `op` on `threads` threads for `seconds`; operations per second.
-fn rate<F>(threads: usize, duration: Duration, make: impl Fn() -> F) -> f64
+pub fn rate<F>(threads: usize, duration: Duration, make: impl Fn() -> F) -> f64
 where
     F: FnMut() + Send + 'static,
 {
