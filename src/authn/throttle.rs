@@ -75,6 +75,8 @@ pub(super) struct Checked {
     counted: Vec<Party>,
     login: String,
     address: IpAddr,
+    /// The user the device was looked up for, and until when it is known for them.
+    device: Option<(String, i64)>,
 }
 
 impl Throttle {
@@ -98,13 +100,17 @@ impl Throttle {
         now: i64,
     ) -> StoreResult<Result<Checked, i64>> {
         let account_policy = self.account_policy(store, attempt).await?;
-        let known_device = match (attempt.device, user_id) {
+        let device_until = match (attempt.device, user_id) {
             (Some(device), Some(user)) => store
-                .is_known_device(device, user, now)
+                .known_device_until(device, user)
                 .await?
-                .then(|| device.to_owned()),
+                .map(|until| (user.to_owned(), until)),
             _ => None,
         };
+        let known_device = attempt
+            .device
+            .filter(|_| device_until.as_ref().is_some_and(|(_, until)| *until > now))
+            .map(str::to_owned);
         let login = normalise_login(attempt.login);
         // A known device's failures count on the device: the account's lockout, which a
         // stranger's guesses drive, does not reach it (OWASP "device cookies").
@@ -131,6 +137,7 @@ impl Throttle {
             counted: counters.into_iter().map(|(p, _)| p).collect(),
             login,
             address: attempt.address,
+            device: device_until,
         }))
     }
 
@@ -195,6 +202,15 @@ fn wait_until(
 }
 
 impl Checked {
+    /// Until when the browser's device is known for `user_id`, as read by the check (the
+    /// renewal of the device cookie needs no second read).
+    pub(super) fn device_known_until(&self, user_id: &str) -> Option<i64> {
+        self.device
+            .as_ref()
+            .filter(|(user, _)| user == user_id)
+            .map(|(_, until)| *until)
+    }
+
     /// Counts a refused sign-in against every party, in one statement.
     pub(super) async fn failed(&self, store: &dyn Store, now: i64) -> StoreResult<()> {
         tracing::warn!(login = %self.login, address = %self.address, "sign-in refused");

@@ -194,6 +194,7 @@ async fn signed_in(
     device_cookie: Option<String>,
 ) -> Result<Response, PageError> {
     let user_id = authenticated.user_id;
+    let device_known_until = authenticated.device_known_until;
     // A client bound to a host admits its members only; otherwise every host of the user.
     let hosts: Vec<_> = authenticated
         .hosts
@@ -246,7 +247,7 @@ async fn signed_in(
             )?
         }
     };
-    device::remember(state, device_cookie, &user_id, response).await
+    device::remember(state, device_cookie, device_known_until, &user_id, response).await
 }
 
 #[derive(Deserialize)]
