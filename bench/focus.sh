@@ -23,7 +23,7 @@ CASES=("$@")
 RUN_DIR="$ROOT/target/bench-run/focus-$(date -u +%Y%m%dT%H%M%SZ)-$$"
 mkdir -p "$RUN_DIR"
 TOOL="$CARGO_TARGET_DIR/release/tessera-bench"
-TESSERA="$CARGO_TARGET_DIR/release/tessera"
+TESSERA="${FOCUS_TESSERA:-$CARGO_TARGET_DIR/release/tessera}"
 PASSWORD="Bench-Password-1"
 CLIENT_ID="bench"
 CLIENT_SECRET="bench-secret-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
@@ -32,7 +32,7 @@ BASIC="Basic $(printf '%s:%s' "$CLIENT_ID" "$CLIENT_SECRET" | base64 -w0)"
 export BENCH_WRK_DIR="$BENCH/wrk"
 log() { printf 'focus: %s\n' "$*" >&2; }
 
-(cd "$ROOT" && cargo build --release --quiet --bin tessera)
+[[ -n "${FOCUS_TESSERA:-}" ]] || (cd "$ROOT" && cargo build --release --quiet --bin tessera)
 cargo build --release --quiet --manifest-path "$BENCH/Cargo.toml"
 
 PHC="$("$TOOL" hash --password "$PASSWORD")"
@@ -63,6 +63,7 @@ profile() {
     [[ "${FOCUS_PERF:-0}" == 1 ]] || return 0
     perf record -F 499 -g -p "$PID" -o "$RUN_DIR/perf-$1.data" -- sleep "$SECONDS_EACH" \
         >/dev/null 2>&1 &
+    PERF_PID=$!
 }
 
 for case in "${CASES[@]}"; do
@@ -99,5 +100,5 @@ for case in "${CASES[@]}"; do
     *) log "unknown case $case" ;;
     esac
 done
-wait
+[[ -n "${PERF_PID:-}" ]] && wait "$PERF_PID"
 log "raw data in $RUN_DIR"

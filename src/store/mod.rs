@@ -16,6 +16,7 @@ mod keys;
 mod members;
 mod profile;
 mod readiness;
+mod rotation;
 mod sessions;
 mod throttle;
 mod users;
@@ -139,6 +140,8 @@ pub struct SqlStore {
     sqlite_file: Option<Arc<readiness::SqliteFile>>,
     /// This process's row in `readiness_t`.
     node_id: String,
+    /// Refresh token rotations waiting to commit together (`rotation.rs`).
+    rotations: rotation::Rotations,
 }
 
 impl SqlStore {
@@ -186,6 +189,7 @@ impl SqlStore {
             backend,
             sqlite_file,
             node_id: crate::domain::secret::random_id(),
+            rotations: rotation::Rotations::default(),
         })
     }
 
