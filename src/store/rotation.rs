@@ -51,8 +51,18 @@ struct Waiting {
 #[derive(Default)]
 struct Queue {
     waiting: Vec<Waiting>,
-    /// A task is committing groups; it takes the waiting ones before it stops.
-    committing: bool,
+    /// Tasks committing groups; each takes the waiting ones before it stops.
+    committing: usize,
+}
+
+/// How many groups may commit at once: SQLite has one writer; PostgreSQL runs
+/// transactions side by side, and one group at a time would queue what it can overlap
+/// (its own commit flushes batch the WAL of concurrent transactions).
+fn committers(backend: Backend) -> usize {
+    match backend {
+        Backend::Sqlite => 1,
+        Backend::Postgres => 4,
+    }
 }
 
 /// The rotations waiting for the writer.
@@ -78,7 +88,11 @@ impl Rotations {
         let lead = {
             let mut queue = self.0.lock().unwrap_or_else(PoisonError::into_inner);
             queue.waiting.push(Waiting { rotation, answer });
-            !std::mem::replace(&mut queue.committing, true)
+            let lead = queue.committing < committers(backend);
+            if lead {
+                queue.committing += 1;
+            }
+            lead
         };
         if lead {
             // A task of its own: a request that goes away must not stop the groups
@@ -90,11 +104,11 @@ impl Rotations {
         })?
     }
 
-    /// The next group, or `None` (and no task committing any more) when none waits.
+    /// The next group, or `None` (and one task committing fewer) when none waits.
     fn next_group(&self) -> Option<Vec<Waiting>> {
         let mut queue = self.0.lock().unwrap_or_else(PoisonError::into_inner);
         if queue.waiting.is_empty() {
-            queue.committing = false;
+            queue.committing = queue.committing.saturating_sub(1);
             return None;
         }
         let take = queue.waiting.len().min(MAX_GROUP);
