@@ -137,7 +137,10 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
     let phc: Arc<str> = crate::limits::hash_password(std::str::from_utf8(PASSWORD)?)?.into();
     let list: Vec<_> = candidates()
         .into_iter()
-        .filter(|(name, _)| only.as_deref().is_none_or(|o| o.split(',').any(|x| x == *name)))
+        .filter(|(name, _)| {
+            only.as_deref()
+                .is_none_or(|o| o.split(',').any(|x| x == *name))
+        })
         .collect();
     let mut rates: Vec<Vec<f64>> = vec![Vec::new(); list.len()];
     for round in 0..rounds {

@@ -138,7 +138,9 @@ fn main() -> std::process::ExitCode {
 fn real_main() -> anyhow::Result<()> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some((command, rest)) = argv.split_first() else {
-        bail!("usage: tessera-bench hash|dataset|limits|argon2|bare|signin|mint|probe --key value …");
+        bail!(
+            "usage: tessera-bench hash|dataset|limits|argon2|bare|signin|mint|probe --key value …"
+        );
     };
     let args = Args::parse(rest)?;
     match command.as_str() {
