@@ -372,6 +372,14 @@ measure_limits() {
 }
 measure_limits limits
 
+# The argon2id implementations side by side (docs/password-hashing.md), interleaved.
+log "comparing argon2id implementations (tessera-bench argon2)"
+foreign_start
+"$TOOL" argon2 --rounds 3 --seconds "$LIMIT_SECONDS" >"$RUN_DIR/argon2-candidates.out" 2>"$RUN_DIR/argon2-candidates.log" ||
+    die "tessera-bench argon2 failed: $(tail -n 3 "$RUN_DIR/argon2-candidates.log")"
+record machine argon2_candidates "$(result_of "$RUN_DIR/argon2-candidates.out")" "$(foreign_pct)"
+log "$(result_of "$RUN_DIR/argon2-candidates.out" | jq -c '{tessera_median_per_s, fastest_median_per_s}')"
+
 # measure_argon2 CASE: the argon2 rates alone, just before and just after Tessera's
 # sign-in case on SQLite. The machine's speed drifts by a fifth over minutes (it is
 # shared), so the sign-in target is read against the rates of that moment.
@@ -381,7 +389,7 @@ measure_argon2() {
     "$TOOL" limits --only argon2 --seconds "$LIMIT_SECONDS" >"$RUN_DIR/$1.out" || die "tessera-bench limits failed"
     other="$(foreign_pct)"
     record machine "$1" "$(result_of "$RUN_DIR/$1.out")" "$other"
-    log "$1: $(result_of "$RUN_DIR/$1.out" | jq -c '{argon2id_verifies_per_s, argon2id_reused_memory_per_s}')  other load $other%"
+    log "$1: $(result_of "$RUN_DIR/$1.out" | jq -c '{argon2id_tessera_per_s, argon2id_verifies_per_s, argon2id_reused_memory_per_s}')  other load $other%"
 }
 
 if [[ "${BENCH_PEER:-1}" != 0 ]]; then

@@ -46,7 +46,7 @@ pub async fn import_document(
     for (i, user) in doc.users.iter().enumerate() {
         let key = user.email.to_lowercase();
         if let Some(phc) = &user.password_hash {
-            if !phc.starts_with("$argon2") || argon2::PasswordHash::new(phc).is_err() {
+            if !crate::authn::password::is_argon2_phc(phc) {
                 return Err(ImportError::Invalid(format!(
                     "users[{i}] ({}): password_hash is not an argon2 PHC string",
                     user.email

@@ -1,6 +1,7 @@
 //! The machine's limits: how many RS256 and ES256 signatures (josekit; RSA 2048 and
-//! P-256, as Tessera) and argon2id verifications (argon2 0.5; m=19456, t=2, p=1, as
-//! Tessera) all cores do per second.
+//! P-256, as Tessera) and argon2id verifications (m=19456, t=2, p=1, as Tessera: with
+//! `argon2-rust` as Tessera verifies, and with `argon2` 0.5 as it did before issue #12)
+//! all cores do per second.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -77,7 +78,7 @@ pub fn es256_signer() -> anyhow::Result<josekit::jws::alg::ecdsa::EcdsaJwsSigner
 }
 
 /// Runs `op` on `threads` threads for `seconds`; operations per second.
-fn rate<F>(threads: usize, duration: Duration, make: impl Fn() -> F) -> f64
+pub fn rate<F>(threads: usize, duration: Duration, make: impl Fn() -> F) -> f64
 where
     F: FnMut() + Send + 'static,
 {
@@ -169,6 +170,16 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             assert!(out == expected.as_bytes());
         }
     });
+    // As Tessera verifies since issue #12: argon2-rust, one kept arena per thread.
+    let tessera = rate(threads, seconds, || {
+        let phc = phc.clone();
+        let mut hasher = crate::argon2cmp::argon2_rust_hasher();
+        move || {
+            hasher
+                .verify_encoded(&phc, b"bench-password", argon2_rust::Algorithm::Argon2id)
+                .expect("argon2-rust verifies the hash");
+        }
+    });
     let hwm_before = vm_hwm_kib();
     // The crate's own API, `verify_password`, which allocates its 19 MiB each time.
     let argon = rate(threads, seconds, || {
@@ -187,6 +198,7 @@ pub fn run(args: &Args) -> anyhow::Result<()> {
             "es256_signs_per_s": es256.map(|r| crate::round(r, 1)),
             "argon2id_verifies_per_s": crate::round(argon, 1),
             "argon2id_reused_memory_per_s": crate::round(reuse, 1),
+            "argon2id_tessera_per_s": crate::round(tessera, 1),
             "peak_rss_kib_before_argon2_alloc": hwm_before,
             "peak_rss_kib_after_argon2_alloc": vm_hwm_kib(),
         })

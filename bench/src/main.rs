@@ -4,6 +4,8 @@
 //!   dataset   --out DIR --users N --clients N …  the YAML to import, the peer's accounts
 //!   limits    --seconds S [--only argon2]        RS256/ES256 signatures and argon2id
 //!                                                verifications per second on all cores
+//!   argon2    --rounds N --seconds S         argon2id implementations compared, interleaved:
+//!                                                verifications per second on all cores
 //!   bare      --listen ADDR …                    bare axum 0.8 handlers: static bytes, sign
 //!                                                a JWT, verify a JWT
 //!   signin    --issuer URL …                     N virtual users doing full sign-ins
@@ -17,6 +19,7 @@
 //! wrk scripts (`bench/wrk/report.lua`): requests, duration_s, rps, p50_ms, p99_ms,
 //! non2xx, socket_errors.
 
+mod argon2cmp;
 mod bare;
 mod dataset;
 mod limits;
@@ -135,7 +138,9 @@ fn main() -> std::process::ExitCode {
 fn real_main() -> anyhow::Result<()> {
     let argv: Vec<String> = std::env::args().skip(1).collect();
     let Some((command, rest)) = argv.split_first() else {
-        bail!("usage: tessera-bench hash|dataset|limits|bare|signin|mint|probe --key value …");
+        bail!(
+            "usage: tessera-bench hash|dataset|limits|argon2|bare|signin|mint|probe --key value …"
+        );
     };
     let args = Args::parse(rest)?;
     match command.as_str() {
@@ -145,6 +150,7 @@ fn real_main() -> anyhow::Result<()> {
         }
         "dataset" => dataset::run(&args),
         "limits" => limits::run(&args),
+        "argon2" => argon2cmp::run(&args),
         "bare" => runtime()?.block_on(bare::run(&args)),
         "signin" => runtime()?.block_on(signin::run_signin(&args)),
         "mint" => runtime()?.block_on(signin::run_mint(&args)),

@@ -26,6 +26,9 @@ pub struct Authenticated {
     /// A local sign-in: every host the user belongs to (the caller narrows them to the
     /// client's). A directory sign-in: the directory's host only.
     pub hosts: Vec<Host>,
+    /// Until when the browser's device cookie names a known device of this user, as the
+    /// throttle read it (`None`: no cookie, or not one of theirs).
+    pub device_known_until: Option<i64>,
 }
 
 /// Why a sign-in failed, as the person may be told.
@@ -128,9 +131,13 @@ impl Authenticator {
                 return Ok(Err(Failure::Throttled { until }));
             }
         };
-        let outcome = self.verify(store, attempt, found, hosts, now).await?;
-        match &outcome {
-            Ok(_) => checked.succeeded(store).await?,
+        let mut outcome = self.verify(store, attempt, found, hosts, now).await?;
+        match &mut outcome {
+            Ok(authenticated) => {
+                authenticated.device_known_until =
+                    checked.device_known_until(&authenticated.user_id);
+                checked.succeeded(store).await?;
+            }
             Err(Failure::Refused(_)) => checked.failed(store, now).await?,
             Err(_) => {}
         }
@@ -165,6 +172,7 @@ impl Authenticator {
                 Ok(Ok(Authenticated {
                     user_id: c.user.user_id,
                     hosts,
+                    device_known_until: None,
                 }))
             }
             None => {
@@ -282,7 +290,11 @@ impl Authenticator {
             .into_iter()
             .filter(|h| h.host_id == host_id)
             .collect();
-        Ok(Ok(Authenticated { user_id, hosts }))
+        Ok(Ok(Authenticated {
+            user_id,
+            hosts,
+            device_known_until: None,
+        }))
     }
 }
 

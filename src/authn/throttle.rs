@@ -4,17 +4,55 @@
 //! the free ones. The rule is `domain::throttle::Policy`; `docs/brute-force.md`
 //! explains it.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
 
 use crate::config::ThrottleConfig;
 use crate::domain::throttle::{normalise_login, Counter, Party, Policy};
-use crate::store::{Store, StoreResult};
+use crate::store::{PolicyOverride, Store, StoreResult};
 
-/// The configured policies.
+/// The configured policies, and the hosts' own as last read.
 #[derive(Clone, Debug)]
 pub struct Throttle {
     account: Policy,
     address: Policy,
+    host_policies: Arc<HostPolicies>,
+}
+
+/// How long a host's policy, as read from the store, is taken as current. A change
+/// (`tessera host throttle`, on any node) reaches every node's sign-ins within this
+/// time; until then, one read per host and second instead of one per sign-in.
+const HOST_POLICY_FRESH: Duration = Duration::from_secs(1);
+
+/// At most this many hosts' policies are kept: the key comes from the login's domain,
+/// which anyone can make up, so the map is emptied when it is full.
+const HOST_POLICY_ENTRIES: usize = 1024;
+
+/// Hosts' own account policies (or the lack of one) by host id or domain, with when
+/// each was read.
+#[derive(Debug, Default)]
+struct HostPolicies(Mutex<HashMap<String, (Instant, Option<PolicyOverride>)>>);
+
+impl HostPolicies {
+    fn get(&self, host: &str) -> Option<Option<PolicyOverride>> {
+        let map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        map.get(host)
+            .filter(|(read_at, _)| read_at.elapsed() < HOST_POLICY_FRESH)
+            .map(|(_, policy)| *policy)
+    }
+
+    fn put(&self, host: &str, read_at: Instant, policy: Option<PolicyOverride>) {
+        let mut map = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+        if map.len() >= HOST_POLICY_ENTRIES {
+            map.retain(|_, (at, _)| at.elapsed() < HOST_POLICY_FRESH);
+            if map.len() >= HOST_POLICY_ENTRIES {
+                map.clear();
+            }
+        }
+        map.insert(host.to_owned(), (read_at, policy));
+    }
 }
 
 /// Who is trying: what the counters are keyed by.
@@ -37,6 +75,8 @@ pub(super) struct Checked {
     counted: Vec<Party>,
     login: String,
     address: IpAddr,
+    /// The user the device was looked up for, and until when it is known for them.
+    device: Option<(String, i64)>,
 }
 
 impl Throttle {
@@ -45,6 +85,7 @@ impl Throttle {
         Self {
             account: config.account,
             address: config.address,
+            host_policies: Arc::default(),
         }
     }
 
@@ -59,13 +100,17 @@ impl Throttle {
         now: i64,
     ) -> StoreResult<Result<Checked, i64>> {
         let account_policy = self.account_policy(store, attempt).await?;
-        let known_device = match (attempt.device, user_id) {
+        let device_until = match (attempt.device, user_id) {
             (Some(device), Some(user)) => store
-                .is_known_device(device, user, now)
+                .known_device_until(device, user)
                 .await?
-                .then(|| device.to_owned()),
+                .map(|until| (user.to_owned(), until)),
             _ => None,
         };
+        let known_device = attempt
+            .device
+            .filter(|_| device_until.as_ref().is_some_and(|(_, until)| *until > now))
+            .map(str::to_owned);
         let login = normalise_login(attempt.login);
         // A known device's failures count on the device: the account's lockout, which a
         // stranger's guesses drive, does not reach it (OWASP "device cookies").
@@ -92,6 +137,7 @@ impl Throttle {
             counted: counters.into_iter().map(|(p, _)| p).collect(),
             login,
             address: attempt.address,
+            device: device_until,
         }))
     }
 
@@ -110,10 +156,28 @@ impl Throttle {
                 .map(|(_, domain)| domain.trim())
         });
         let own = match host {
-            Some(host) if !host.is_empty() => store.host_policy(host).await?,
+            Some(host) if !host.is_empty() => self.host_policy(store, host).await?,
             _ => None,
         };
         Ok(own.map_or(self.account, |o| o.apply(self.account)))
+    }
+}
+
+impl Throttle {
+    /// A host's own policy, from what was read within the last second, or read now.
+    async fn host_policy(
+        &self,
+        store: &dyn Store,
+        host: &str,
+    ) -> StoreResult<Option<PolicyOverride>> {
+        if let Some(policy) = self.host_policies.get(host) {
+            return Ok(policy);
+        }
+        // Taken before the read: a change committed during it is read again next time.
+        let read_at = Instant::now();
+        let policy = store.host_policy(host).await?;
+        self.host_policies.put(host, read_at, policy);
+        Ok(policy)
     }
 }
 
@@ -138,6 +202,15 @@ fn wait_until(
 }
 
 impl Checked {
+    /// Until when the browser's device is known for `user_id`, as read by the check (the
+    /// renewal of the device cookie needs no second read).
+    pub(super) fn device_known_until(&self, user_id: &str) -> Option<i64> {
+        self.device
+            .as_ref()
+            .filter(|(user, _)| user == user_id)
+            .map(|(_, until)| *until)
+    }
+
     /// Counts a refused sign-in against every party, in one statement.
     pub(super) async fn failed(&self, store: &dyn Store, now: i64) -> StoreResult<()> {
         tracing::warn!(login = %self.login, address = %self.address, "sign-in refused");
@@ -223,6 +296,74 @@ mod tests {
             "{log}"
         );
         assert!(!log.contains("hunter2"), "never the password: {log}");
+    }
+
+    #[tokio::test]
+    async fn a_hosts_policy_is_read_once_a_second_not_once_a_sign_in() {
+        use crate::store::{HostStore, NewHost, ThrottleStore};
+        let store = SqlStore::connect("sqlite::memory:", 1).await.unwrap();
+        store.migrate().await.unwrap();
+        let host = NewHost {
+            host_id: "acme".to_owned(),
+            domain: "acme.example".to_owned(),
+            name: "Acme".to_owned(),
+        };
+        store.create_host(&host, 0).await.unwrap();
+        let with_free = |n| PolicyOverride {
+            free_attempts: Some(n),
+            ..PolicyOverride::default()
+        };
+        store.set_host_policy("acme", &with_free(1)).await.unwrap();
+        let throttle = Throttle::new(&crate::config::Config::default().throttle);
+        let attempt = Attempt {
+            login: "bob@acme.example",
+            password: "x",
+            client_host: None,
+            address: "203.0.113.5".parse().unwrap(),
+            device: None,
+        };
+        let free = |t: &Throttle| {
+            let t = t.clone();
+            let store = &store;
+            let attempt = attempt.clone();
+            async move {
+                t.account_policy(store, &attempt)
+                    .await
+                    .unwrap()
+                    .free_attempts
+            }
+        };
+        assert_eq!(free(&throttle).await, 1, "the host's own policy applies");
+        store.set_host_policy("acme", &with_free(7)).await.unwrap();
+        assert_eq!(
+            free(&throttle).await,
+            1,
+            "read a moment ago: not read again"
+        );
+        tokio::time::sleep(HOST_POLICY_FRESH + Duration::from_millis(100)).await;
+        assert_eq!(
+            free(&throttle).await,
+            7,
+            "a second later the change applies"
+        );
+        store.clear_host_policy("acme").await.unwrap();
+        tokio::time::sleep(HOST_POLICY_FRESH + Duration::from_millis(100)).await;
+        assert_eq!(
+            free(&throttle).await,
+            crate::config::Config::default()
+                .throttle
+                .account
+                .free_attempts
+        );
+    }
+
+    #[test]
+    fn the_host_policy_cache_stays_bounded_whatever_the_logins_name() {
+        let cache = HostPolicies::default();
+        for i in 0..(3 * HOST_POLICY_ENTRIES) {
+            cache.put(&format!("made-up-{i}.example"), Instant::now(), None);
+        }
+        assert!(cache.0.lock().unwrap().len() <= HOST_POLICY_ENTRIES);
     }
 
     #[test]

@@ -36,28 +36,23 @@ pub fn device_hash(value: &str) -> String {
 /// Makes this browser a known device of `user_id` (keeping its cookie if it has one,
 /// so a browser shared by several people vouches for each) and sets the cookie on
 /// `response`. A device already known for a while longer is left as it is: most
-/// sign-ins then cost no write here.
+/// sign-ins then cost no write here. `known_until` is what the sign-in's throttle check
+/// read for this cookie and user, so the row is not read twice.
 ///
 /// # Errors
 /// When the store fails.
 pub async fn remember(
     state: &AppState,
     current: Option<String>,
+    known_until: Option<i64>,
     user_id: &str,
     mut response: Response,
 ) -> Result<Response, PageError> {
     let ttl = state.config.throttle.device_ttl;
     let now = state.now();
-    if let Some(value) = &current {
-        // Known for at least half its lifetime more: a read instead of a write.
-        let until = now.saturating_add(ttl / 2);
-        if state
-            .store
-            .is_known_device(&device_hash(value), user_id, until)
-            .await?
-        {
-            return Ok(response);
-        }
+    // Known for at least half its lifetime more: no write.
+    if current.is_some() && known_until.is_some_and(|until| until > now.saturating_add(ttl / 2)) {
+        return Ok(response);
     }
     let value = current.unwrap_or_else(random_token);
     state

@@ -208,6 +208,7 @@ async fn signed_in(
     (device_cookie, address): (Option<String>, IpAddr),
 ) -> Result<Response, PageError> {
     let user_id = authenticated.user_id;
+    let device_known_until = authenticated.device_known_until;
     let choice = flow::choose_host(
         authenticated.hosts,
         context.client_host.as_deref(),
@@ -267,7 +268,7 @@ async fn signed_in(
             )?
         }
     };
-    device::remember(state, device_cookie, &user_id, response).await
+    device::remember(state, device_cookie, device_known_until, &user_id, response).await
 }
 
 #[derive(Deserialize)]

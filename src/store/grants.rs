@@ -6,11 +6,13 @@
 //! transaction as the rows of the tokens they issue: two concurrent requests can never
 //! both succeed, a request that fails leaves the code or token as it was, and a
 //! redemption that finds the code used sees the family of the one that used it.
+//! Rotations commit in groups (`rotation.rs`), each still consumed by its own condition.
 
 use async_trait::async_trait;
 use sqlx::FromRow;
 
-use super::{flag, SqlStore, StoreResult};
+use super::rotation::Rotation;
+use super::{flag, SqlStore, StoreError, StoreResult};
 
 /// A code to store (RFC 6749 §4.1.2) with what the token request will need.
 #[derive(Clone, Debug)]
@@ -211,33 +213,48 @@ impl GrantStore for SqlStore {
         issuance: &Issuance<'_>,
         now: i64,
     ) -> StoreResult<bool> {
-        let mut tx = self.begin_write().await?;
-        // First the single use: on PostgreSQL a concurrent request's UPDATE of the same
-        // row waits here until this transaction ends, then finds it consumed.
-        let consumed = match consume {
-            Consume::Code { code_hash } => sqlx::query(
-                "UPDATE authorization_code_t SET used_at = $1 \
-                 WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $3",
-            )
-            .bind(now)
-            .bind(*code_hash)
-            .bind(now),
+        let code_hash = match consume {
+            Consume::Code { code_hash } => *code_hash,
+            // A rotation commits with the others waiting for the writer (group commit,
+            // rotation.rs); it extends a family, never creates one.
             Consume::Refresh {
                 token_hash,
                 client_id,
                 successor_sealed,
-            } => sqlx::query(
-                "UPDATE refresh_token_t SET rotated_at = $1, successor_sealed = $2 \
-                 WHERE token_hash = $3 AND client_id = $4 AND rotated_at IS NULL \
-                 AND expires_at > $5 \
-                 AND family_id IN (SELECT family_id FROM token_family_t WHERE revoked = 0)",
-            )
-            .bind(now)
-            .bind(*successor_sealed)
-            .bind(*token_hash)
-            .bind(*client_id)
-            .bind(now),
-        }
+            } => {
+                if issuance.new_family.is_some() {
+                    return Err(StoreError::Invalid(
+                        "a refresh token rotation creates no family".to_owned(),
+                    ));
+                }
+                let rotation = Rotation {
+                    token_hash: (*token_hash).to_owned(),
+                    client_id: (*client_id).to_owned(),
+                    successor_sealed: successor_sealed.map(str::to_owned),
+                    now,
+                    family_id: issuance.family_id.to_owned(),
+                    refresh: issuance
+                        .refresh
+                        .map(|(hash, record)| (hash.to_owned(), record.clone())),
+                    access_jti: issuance.access_jti.to_owned(),
+                    access_expires_at: issuance.access_expires_at,
+                };
+                return self
+                    .rotations
+                    .rotate(&self.writer, self.backend, rotation)
+                    .await;
+            }
+        };
+        let mut tx = self.begin_write().await?;
+        // First the single use: on PostgreSQL a concurrent request's UPDATE of the same
+        // row waits here until this transaction ends, then finds it consumed.
+        let consumed = sqlx::query(
+            "UPDATE authorization_code_t SET used_at = $1 \
+             WHERE code_hash = $2 AND used_at IS NULL AND expires_at > $3",
+        )
+        .bind(now)
+        .bind(code_hash)
+        .bind(now)
         .execute(&mut *tx)
         .await?
         .rows_affected();
@@ -279,18 +296,6 @@ impl GrantStore for SqlStore {
             .bind(r.expires_at)
             .execute(&mut *tx)
             .await?;
-            // The family lives as long as its newest refresh token; a new family was
-            // just written with an expiry that covers it.
-            if issuance.new_family.is_none() {
-                sqlx::query(
-                    "UPDATE token_family_t SET expires_at = $1 WHERE family_id = $2 AND expires_at < $3",
-                )
-                .bind(r.expires_at)
-                .bind(&r.family_id)
-                .bind(r.expires_at)
-                .execute(&mut *tx)
-                .await?;
-            }
         }
         sqlx::query("INSERT INTO access_token_t (jti, family_id, expires_at) VALUES ($1, $2, $3)")
             .bind(issuance.access_jti)

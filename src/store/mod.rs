@@ -26,6 +26,7 @@ mod members;
 mod policy;
 mod profile;
 mod readiness;
+mod rotation;
 mod sessions;
 mod throttle;
 mod user_admin;
@@ -179,6 +180,8 @@ pub struct SqlStore {
     sqlite_file: Option<Arc<readiness::SqliteFile>>,
     /// This process's row in `readiness_t`.
     node_id: String,
+    /// Refresh token rotations waiting to commit together (`rotation.rs`).
+    rotations: rotation::Rotations,
 }
 
 impl SqlStore {
@@ -226,6 +229,7 @@ impl SqlStore {
             backend,
             sqlite_file,
             node_id: crate::domain::secret::random_id(),
+            rotations: rotation::Rotations::default(),
         })
     }
 

@@ -65,13 +65,13 @@ pub trait ThrottleStore: Send + Sync {
         now: i64,
         expires_at: i64,
     ) -> StoreResult<()>;
-    /// Whether the device is a live known device of the user.
-    async fn is_known_device(
+    /// Until when the device is a known device of the user (possibly in the past), if
+    /// it ever was one: the throttle and the renewal of the cookie read it once.
+    async fn known_device_until(
         &self,
         device_hash: &str,
         user_id: &str,
-        now: i64,
-    ) -> StoreResult<bool>;
+    ) -> StoreResult<Option<i64>>;
     /// Deletes forgotten counters and expired devices; how many rows.
     async fn purge_throttle(&self, now: i64) -> StoreResult<u64>;
 }
@@ -265,22 +265,19 @@ impl ThrottleStore for SqlStore {
         Ok(())
     }
 
-    async fn is_known_device(
+    async fn known_device_until(
         &self,
         device_hash: &str,
         user_id: &str,
-        now: i64,
-    ) -> StoreResult<bool> {
+    ) -> StoreResult<Option<i64>> {
         let row: Option<(i64,)> = sqlx::query_as(
-            "SELECT expires_at FROM known_device_t \
-             WHERE device_hash = $1 AND user_id = $2 AND expires_at > $3",
+            "SELECT expires_at FROM known_device_t WHERE device_hash = $1 AND user_id = $2",
         )
         .bind(device_hash)
         .bind(user_id)
-        .bind(now)
         .fetch_optional(&self.pool)
         .await?;
-        Ok(row.is_some())
+        Ok(row.map(|(until,)| until))
     }
 
     async fn purge_throttle(&self, now: i64) -> StoreResult<u64> {
