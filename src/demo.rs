@@ -103,7 +103,8 @@ pub async fn ensure(store: &SqlStore, config: &Config, now: i64) -> anyhow::Resu
     let employee_password = Secret::generate();
     let customer_password = Secret::generate();
     let doc = document(&client_secret, [&employee_password, &customer_password])?;
-    crate::import::import_document(store, doc, now).await?;
+    let context = crate::domain::audit::AuditContext::import(Some("development mode".to_owned()));
+    crate::import::import_document(store, doc, &context, now).await?;
     println!("Development mode: created demo data (shown once).");
     println!("  Demo host:     {DEMO_HOST} (host id demo)");
     println!("  Demo client:   client_id     = {DEMO_CLIENT_ID}");

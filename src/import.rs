@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use crate::authn::password::{hash_password, verify_password};
+use crate::domain::audit::AuditContext;
 use crate::domain::import::{parse, validate, Document};
 use crate::store::{ImportReport, SqlStore, UserStore};
 
@@ -26,10 +27,11 @@ pub async fn import_text(
     store: &SqlStore,
     text: &str,
     json: bool,
+    context: &AuditContext,
     now: i64,
 ) -> Result<ImportReport, ImportError> {
     let doc = parse(text, json).map_err(ImportError::Invalid)?;
-    import_document(store, doc, now).await
+    import_document(store, doc, context, now).await
 }
 
 /// Imports a parsed document (development mode's demo data is one).
@@ -39,6 +41,7 @@ pub async fn import_text(
 pub async fn import_document(
     store: &SqlStore,
     doc: Document,
+    context: &AuditContext,
     now: i64,
 ) -> Result<ImportReport, ImportError> {
     validate(&doc).map_err(ImportError::Invalid)?;
@@ -71,8 +74,11 @@ pub async fn import_document(
             hashes.insert(key, phc);
         }
     }
-    store.import(&doc, &hashes, now).await.map_err(|e| match e {
-        crate::store::StoreError::Invalid(m) => ImportError::Invalid(m),
-        other => ImportError::Store(other),
-    })
+    store
+        .import(&doc, &hashes, context, now)
+        .await
+        .map_err(|e| match e {
+            crate::store::StoreError::Invalid(m) => ImportError::Invalid(m),
+            other => ImportError::Store(other),
+        })
 }

@@ -147,7 +147,8 @@ pub async fn run_with(command: Command, mut config: Config) -> anyhow::Result<()
                 .extension()
                 .is_some_and(|e| e.eq_ignore_ascii_case("json"));
             let store = crate::app::open_store(&config).await?;
-            let report = crate::import::import_text(&store, &text, json, now())
+            let context = crate::domain::audit::AuditContext::import(audit_context().actor_name);
+            let report = crate::import::import_text(&store, &text, json, &context, now())
                 .await
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             out!(

@@ -14,6 +14,7 @@ use super::catalog::{definition_id_by_name, upsert_definition};
 use super::profile::{position_id, recompute_positions, upsert_own_position};
 use super::users::check_user_type;
 use super::{NewDefinition, SqlStore, StoreError, StoreResult};
+use crate::domain::audit::{actions, AuditContext, AuditEvent};
 use crate::domain::catalog::{AttributeType, Kind};
 use crate::domain::import::{ClientDoc, Document, HostDoc, MembershipDoc, UserDoc};
 use crate::domain::secret::random_id;
@@ -55,6 +56,7 @@ impl SqlStore {
         &self,
         doc: &Document,
         password_hashes: &HashMap<String, String>,
+        context: &AuditContext,
         now: i64,
     ) -> StoreResult<ImportReport> {
         let mut tx = self.begin_write().await?;
@@ -137,8 +139,23 @@ impl SqlStore {
                 .map(|h| h.host_id.as_str())
                 .chain(links.iter().map(|(_, host_id, _)| host_id.as_str()))
                 .collect();
+            // The trail gets one entry per host the document touched (its admins see
+            // it), or one of Tessera's own for a document of clients only; what changed
+            // in detail is the document's to say, the counts are the entry's.
+            let detail = serde_json::json!({
+                "changed": changed,
+                "hosts": doc.hosts.len(),
+                "users": doc.users.len(),
+                "clients": doc.clients.len(),
+            });
+            let event = AuditEvent::new(actions::IMPORT_APPLIED).detail(detail);
+            if touched.is_empty() {
+                super::audit::record(&mut tx, context, &event, now).await?;
+            }
             for host_id in touched {
                 super::policy::bump_policy(&mut tx, host_id).await?;
+                let event = event.clone().host(host_id);
+                super::audit::record(&mut tx, context, &event, now).await?;
             }
         }
         tx.commit().await?;

@@ -256,3 +256,52 @@ async fn revocations_are_in_the_trail_without_the_tokens() {
     let text = page.to_string();
     assert!(!text.contains(access) && !text.contains(refresh));
 }
+
+#[tokio::test]
+async fn a_replayed_refresh_token_revokes_its_grant_and_says_so_in_the_trail() {
+    use base64::Engine as _;
+    let app = app_with_two_hosts().await;
+    let (client_id, secret) = app.client_for_host(Some("acme"), false).await;
+    let tokens = app
+        .tokens_with_scope(
+            &client_id,
+            &secret,
+            "user@acme.example",
+            PASSWORD,
+            "openid offline_access",
+        )
+        .await;
+    let refresh = tokens["refresh_token"].as_str().unwrap();
+    let basic = format!(
+        "Basic {}",
+        base64::engine::general_purpose::STANDARD.encode(format!("{client_id}:{secret}"))
+    );
+    let form = [("grant_type", "refresh_token"), ("refresh_token", refresh)];
+    let first = app.post_form_as("/token", &form, Some(&basic)).await;
+    assert_eq!(first.status(), StatusCode::OK);
+    let replay = app.post_form_as("/token", &form, Some(&basic)).await;
+    assert_eq!(replay.status(), StatusCode::BAD_REQUEST);
+    let page = entries(&app, "action=token.family_revoked").await;
+    let revoked = page["entries"].as_array().unwrap();
+    assert_eq!(revoked.len(), 1, "{revoked:?}");
+    assert_eq!(revoked[0]["detail"]["reason"], "refresh_token_replayed");
+    assert_eq!(revoked[0]["actor_name"], client_id.as_str());
+    assert_eq!(revoked[0]["target_kind"], "token_family");
+    assert!(!page.to_string().contains(refresh));
+}
+
+#[tokio::test]
+async fn an_import_is_in_the_trail_of_each_host_it_touched() {
+    let app = app_with_two_hosts().await;
+    let page = entries(&app, "action=import.applied").await;
+    let applied = page["entries"].as_array().unwrap();
+    assert_eq!(applied.len(), 1, "{applied:?}");
+    assert_eq!(applied[0]["via"], "import");
+    assert_eq!(applied[0]["host_id"], "acme");
+    assert!(applied[0]["detail"]["changed"].as_u64().unwrap() > 0);
+    assert_eq!(applied[0]["detail"]["users"], 5);
+    // The same document again changes nothing and records nothing.
+    app.import(&crate::admin_api::two_hosts()).await.unwrap();
+    let again = entries(&app, "action=import.applied").await;
+    assert_eq!(again["entries"].as_array().unwrap().len(), 1);
+}

@@ -470,9 +470,15 @@ impl TestApp {
     /// Imports a YAML document.
     pub async fn import(&self, yaml: &str) -> Result<tessera::store::ImportReport, String> {
         let store = self.sql_store().await;
-        tessera::import::import_text(&store, yaml, false, self.state.now())
-            .await
-            .map_err(|e| e.to_string())
+        tessera::import::import_text(
+            &store,
+            yaml,
+            false,
+            &tessera::domain::audit::AuditContext::import(None),
+            self.state.now(),
+        )
+        .await
+        .map_err(|e| e.to_string())
     }
 
     /// Registers a confidential client bound to `host_id` (or to none); returns its id

@@ -21,7 +21,7 @@ pub(super) async fn exchange(
     let code_hash = TokenHash::of(code);
     let record = match ctx.store.find_code(code_hash.as_str(), ctx.now).await? {
         CodeLookup::Unused(record) => record,
-        CodeLookup::Used { family_id } => return reused(ctx, client, &family_id).await,
+        CodeLookup::Used { family_id } => return reused(ctx, client, &family_id, None).await,
         CodeLookup::Invalid => {
             return Err(
                 OAuthError::invalid_grant("the authorization code is invalid or expired").into(),
@@ -81,7 +81,7 @@ pub(super) async fn exchange(
     match issued {
         Some(response) => Ok(response),
         // Another request redeemed the code between the check and this transaction.
-        None => reused(ctx, client, &record.family_id).await,
+        None => reused(ctx, client, &record.family_id, record.host_id.as_deref()).await,
     }
 }
 
@@ -90,10 +90,12 @@ async fn reused(
     ctx: &GrantContext<'_>,
     client: &Client,
     family_id: &str,
+    host_id: Option<&str>,
 ) -> Result<TokenResponse, GrantError> {
     tracing::warn!(client_id = %client.client_id, "authorization code reused; revoking its grant");
     ctx.revocations
         .revoke_family(ctx.store, family_id, ctx.now)
         .await?;
+    super::record_replay(ctx, &client.client_id, family_id, host_id, "code_reused").await;
     Err(OAuthError::invalid_grant("the authorization code was already used").into())
 }

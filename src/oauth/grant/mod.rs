@@ -136,6 +136,30 @@ pub struct GrantContext<'a> {
     pub sign_in: Option<SignInContext<'a>>,
 }
 
+/// Records in the audit trail that a grant was revoked because its code or refresh
+/// token came back (RFC 9700 §4.14.2: a replay suggests a stolen token). A failure to
+/// record is logged, never the reason to answer otherwise: the family is revoked
+/// already.
+async fn record_replay(
+    ctx: &GrantContext<'_>,
+    client_id: &str,
+    family_id: &str,
+    host_id: Option<&str>,
+    reason: &str,
+) {
+    use crate::domain::audit::{actions, AuditContext, AuditEvent};
+    let mut event = AuditEvent::new(actions::TOKEN_FAMILY_REVOKED)
+        .target("token_family", family_id)
+        .detail(serde_json::json!({ "reason": reason }));
+    if let Some(host) = host_id {
+        event = event.host(host);
+    }
+    let context = AuditContext::client(client_id, None);
+    if let Err(e) = ctx.store.record_audit(&context, &event, ctx.now).await {
+        tracing::warn!(error = %e, "recording a revoked grant in the audit trail failed");
+    }
+}
+
 /// Runs the grant for an authenticated client.
 ///
 /// # Errors

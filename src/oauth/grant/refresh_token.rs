@@ -115,6 +115,13 @@ async fn retry_or_replay(
     ctx.revocations
         .revoke_family(ctx.store, &found.record.family_id, ctx.now)
         .await?;
+    let record = &found.record;
+    let (client, family, host) = (
+        &record.client_id,
+        &record.family_id,
+        record.host_id.as_deref(),
+    );
+    super::record_replay(ctx, client, family, host, "refresh_token_replayed").await;
     Err(OAuthError::invalid_grant("the refresh token was already used").into())
 }
 
