@@ -5,21 +5,18 @@
 
 use axum::extract::{RawQuery, State};
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::query::{bad, parse_query};
+use super::query::{
+    bad, decode_timed_cursor, encode_timed_cursor, page_limit, parse_query, read_cursor,
+};
 use crate::domain::{authorize, Action, Principal, Refusal, Right};
 use crate::http::error::V1Error;
 use crate::http::state::AppState;
 use crate::store::{AuditEntry, AuditQuery};
-
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 200;
 
 /// An entry of the trail.
 #[derive(Debug, Serialize, ToSchema)]
@@ -105,21 +102,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(get_audit))
 }
 
-fn encode_cursor((at, id): &(i64, String)) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{at}:{id}"))
-}
-
-fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let (at, id) = text.split_once(':')?;
-    Some((at.parse().ok()?, id.to_owned()))
-}
-
 fn to_query(principal: &Principal, request: ListAuditRequest) -> Result<AuditQuery, V1Error> {
-    let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(bad("limit", format!("limit must be 1 to {MAX_LIMIT}")));
-    }
+    let limit = page_limit(request.limit)?;
     if let (Some(since), Some(until)) = (request.since, request.until) {
         if until < since {
             return Err(
@@ -138,10 +122,7 @@ fn to_query(principal: &Principal, request: ListAuditRequest) -> Result<AuditQue
         }
         Some(_) => return Err(bad("host", "only `*` is accepted")),
     };
-    let before = match request.cursor {
-        None => None,
-        Some(c) => Some(decode_cursor(&c).ok_or_else(|| bad("cursor", "invalid cursor"))?),
-    };
+    let before = read_cursor(request.cursor, decode_timed_cursor)?;
     Ok(AuditQuery {
         host_id,
         actor_id: request.actor,
@@ -182,7 +163,7 @@ async fn get_audit(
             .into_iter()
             .map(AuditEntryResponse::from)
             .collect(),
-        next_cursor: page.next.as_ref().map(encode_cursor),
+        next_cursor: page.next.as_ref().map(encode_timed_cursor),
     }))
 }
 
@@ -193,8 +174,8 @@ mod tests {
     #[test]
     fn a_cursor_round_trips() {
         let at = (1_700_000_000, "0190abc".to_owned());
-        assert_eq!(decode_cursor(&encode_cursor(&at)), Some(at));
-        assert_eq!(decode_cursor("%%"), None);
+        assert_eq!(decode_timed_cursor(&encode_timed_cursor(&at)), Some(at));
+        assert_eq!(decode_timed_cursor("%%"), None);
     }
 
     #[test]

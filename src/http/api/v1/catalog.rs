@@ -7,12 +7,10 @@
 
 use axum::http::StatusCode;
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::query::{bad, parse_query};
+use super::query::{bad, decode_cursor, encode_cursor, page_limit, parse_query, read_cursor};
 use crate::domain::catalog::{chosen_id, AttributeType, Kind};
 use crate::domain::input::{optional_text, text, FieldError, MAX_NAME, MAX_TEXT};
 use crate::domain::{authorize, Action, Principal, Refusal};
@@ -20,10 +18,6 @@ use crate::http::error::V1Error;
 use crate::http::extract::Caller;
 use crate::http::state::AppState;
 use crate::store::{CatalogQuery, Definition, DefinitionChange, NewDefinition};
-
-/// A page's size when the caller names none, and the most a caller may ask for.
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 200;
 
 /// The query of a catalog list.
 #[derive(Debug, Default, Deserialize, IntoParams)]
@@ -39,24 +33,9 @@ pub(super) struct ListRequest {
 /// Parses a list's query; an unknown parameter is refused rather than ignored.
 pub(super) fn parse_list_query(raw: Option<&str>) -> Result<CatalogQuery, V1Error> {
     let request: ListRequest = parse_query(raw)?;
-    let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(bad("limit", format!("limit must be 1 to {MAX_LIMIT}")));
-    }
-    let after = match request.cursor {
-        None => None,
-        Some(c) => Some(decode_cursor(&c).ok_or_else(|| bad("cursor", "invalid cursor"))?),
-    };
+    let limit = page_limit(request.limit)?;
+    let after = read_cursor(request.cursor, decode_cursor)?;
     Ok(CatalogQuery { after, limit })
-}
-
-/// A cursor is opaque to callers: the last key of a page, base64url-encoded.
-pub(super) fn encode_cursor(after: &str) -> String {
-    URL_SAFE_NO_PAD.encode(after)
-}
-
-fn decode_cursor(cursor: &str) -> Option<String> {
-    String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()
 }
 
 /// The query of a delete.

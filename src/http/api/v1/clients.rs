@@ -8,8 +8,6 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
@@ -19,14 +17,11 @@ use super::client_input::{
     new_client, patched, ClientView, CreateClientRequest, NewClientView, SecretView,
     UpdateClientRequest,
 };
-use super::query::{bad, parse_query};
+use super::query::{decode_cursor, encode_cursor, page_limit, parse_query, read_cursor};
 use crate::domain::{authorize, Action, Client, Principal, Refusal, Secret};
 use crate::http::error::V1Error;
 use crate::http::extract::{ApiJson, Caller};
 use crate::http::state::AppState;
-
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 200;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -51,14 +46,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(get_clients, post_client))
         .routes(routes!(get_client, patch_client, delete_client))
         .routes(routes!(post_client_secret))
-}
-
-fn encode_cursor(after: &str) -> String {
-    URL_SAFE_NO_PAD.encode(after)
-}
-
-fn decode_cursor(cursor: &str) -> Option<String> {
-    String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()
 }
 
 /// The host's client `id`, or a 404 (also for another host's client).
@@ -92,14 +79,8 @@ async fn get_clients(
 ) -> Result<Json<ListClientsResponse>, V1Error> {
     authorize(&principal, Action::ManageClients, &principal.host_id)?;
     let request: ListClientsRequest = parse_query(raw.as_deref())?;
-    let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(bad("limit", format!("limit must be 1 to {MAX_LIMIT}")));
-    }
-    let after = match request.cursor {
-        None => None,
-        Some(c) => Some(decode_cursor(&c).ok_or_else(|| bad("cursor", "invalid cursor"))?),
-    };
+    let limit = page_limit(request.limit)?;
+    let after = read_cursor(request.cursor, decode_cursor)?;
     let page = state
         .store
         .list_host_clients(&principal.host_id, after.as_deref(), limit)

@@ -11,8 +11,9 @@ use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::catalog::{encode_cursor, parse_force, parse_list_query, DeleteRequest, ListRequest};
+use super::catalog::{parse_force, parse_list_query, DeleteRequest, ListRequest};
 use super::query::bad;
+use super::query::encode_cursor;
 use crate::domain::catalog::{chosen_id, endpoint_path, http_method, HTTP_METHODS};
 use crate::domain::input::{optional_text, FieldError, MAX_TEXT};
 use crate::domain::{authorize, Action, Principal, Refusal};

@@ -9,15 +9,13 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::StatusCode;
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::query::{bad, parse_query};
+use super::query::{decode_cursor, encode_cursor, page_limit, parse_query, read_cursor};
 use crate::authn::directory::{Directory, DirectorySettings, PasswordRules};
 use crate::domain::input::{self, FieldError};
 use crate::domain::secret::random_id;
@@ -27,8 +25,6 @@ use crate::http::extract::{ApiJson, Caller};
 use crate::http::state::AppState;
 use crate::store::{FeatureFlags, HostSettings, StoreError};
 
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 200;
 /// The longest feature flag name.
 const MAX_FLAG: usize = 64;
 
@@ -190,14 +186,6 @@ fn directory(state: &AppState, host_id: &str, value: Value) -> Result<Value, V1E
     serde_json::to_value(&settings).map_err(|e| V1Error::Store(StoreError::Corrupt(e.to_string())))
 }
 
-fn encode_cursor(after: &str) -> String {
-    URL_SAFE_NO_PAD.encode(after)
-}
-
-fn decode_cursor(cursor: &str) -> Option<String> {
-    String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()
-}
-
 fn view(state: &AppState, h: HostSettings) -> HostView {
     let configured = state.authenticator.directories.is_configured(&h.host_id);
     HostView::new(h, configured)
@@ -223,14 +211,8 @@ async fn get_hosts(
 ) -> Result<Json<ListHostsResponse>, V1Error> {
     authorize(&principal, Action::ManageHosts, &principal.host_id)?;
     let request: ListHostsRequest = parse_query(raw.as_deref())?;
-    let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(bad("limit", format!("limit must be 1 to {MAX_LIMIT}")));
-    }
-    let after = match request.cursor {
-        None => None,
-        Some(c) => Some(decode_cursor(&c).ok_or_else(|| bad("cursor", "invalid cursor"))?),
-    };
+    let limit = page_limit(request.limit)?;
+    let after = read_cursor(request.cursor, decode_cursor)?;
     let page = state
         .store
         .list_host_settings(after.as_deref(), limit)

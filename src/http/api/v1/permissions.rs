@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::router::OpenApiRouter;
 
-use super::catalog::{encode_cursor, parse_list_query};
+use super::catalog::parse_list_query;
+use super::query::encode_cursor;
 use crate::domain::catalog::Holder;
 use crate::domain::date::iso_date;
 use crate::domain::input::{date_range, text, FieldError, MAX_TEXT};

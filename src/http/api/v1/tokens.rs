@@ -12,14 +12,14 @@
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::query::{bad, parse_query};
+use super::query::{
+    bad, decode_timed_cursor, encode_timed_cursor, page_limit, parse_query, read_cursor,
+};
 use crate::domain::api_token::{self, check_scopes, TokenKind};
 use crate::domain::input::{self, FieldError, MAX_NAME};
 use crate::domain::scope::API_SCOPE;
@@ -32,8 +32,6 @@ use crate::oauth::grant::token_exchange::API_TOKEN_CLAIM;
 use crate::oauth::{ErrorCode, OAuthError};
 use crate::store::{ApiToken, ApiTokenQuery, NewApiToken, StoreError};
 
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 200;
 const DAY: i64 = 24 * 3600;
 
 /// A token as the API shows it: never its secret.
@@ -138,16 +136,6 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(post_token, get_tokens))
         .routes(routes!(get_token, delete_token))
-}
-
-fn encode_cursor((at, id): &(i64, String)) -> String {
-    URL_SAFE_NO_PAD.encode(format!("{at}:{id}"))
-}
-
-fn decode_cursor(cursor: &str) -> Option<(i64, String)> {
-    let text = String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()?;
-    let (at, id) = text.split_once(':')?;
-    Some((at.parse().ok()?, id.to_owned()))
 }
 
 fn kind_of(field: &str, text: &str) -> Result<TokenKind, V1Error> {
@@ -277,14 +265,8 @@ async fn get_tokens(
     RawQuery(raw): RawQuery,
 ) -> Result<Json<ListTokensResponse>, V1Error> {
     let request: ListTokensRequest = parse_query(raw.as_deref())?;
-    let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(bad("limit", format!("limit must be 1 to {MAX_LIMIT}")));
-    }
-    let after = match request.cursor {
-        None => None,
-        Some(c) => Some(decode_cursor(&c).ok_or_else(|| bad("cursor", "invalid cursor"))?),
-    };
+    let limit = page_limit(request.limit)?;
+    let after = read_cursor(request.cursor, decode_timed_cursor)?;
     let kind = request
         .kind
         .as_deref()
@@ -320,7 +302,7 @@ async fn get_tokens(
             .into_iter()
             .map(|t| TokenResponse::of(t, now))
             .collect(),
-        next_cursor: page.next.as_ref().map(encode_cursor),
+        next_cursor: page.next.as_ref().map(encode_timed_cursor),
     }))
 }
 
@@ -399,8 +381,11 @@ mod tests {
 
     #[test]
     fn a_cursor_round_trips() {
-        let c = encode_cursor(&(1_800_000_000, "abc".to_owned()));
-        assert_eq!(decode_cursor(&c), Some((1_800_000_000, "abc".to_owned())));
-        assert_eq!(decode_cursor("%%"), None);
+        let c = encode_timed_cursor(&(1_800_000_000, "abc".to_owned()));
+        assert_eq!(
+            decode_timed_cursor(&c),
+            Some((1_800_000_000, "abc".to_owned()))
+        );
+        assert_eq!(decode_timed_cursor("%%"), None);
     }
 }

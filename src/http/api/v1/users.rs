@@ -4,24 +4,18 @@
 
 use axum::extract::{Path, RawQuery, State};
 use axum::Json;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use base64::Engine;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use super::query::{bad, parse_query};
+use super::query::{bad, decode_cursor, encode_cursor, page_limit, parse_query, read_cursor};
 use crate::domain::date::iso_date;
 use crate::domain::{authorize, authorize_account_change, Action, Principal, Refusal};
 use crate::http::error::V1Error;
 use crate::http::extract::{ApiJson, Caller};
 use crate::http::state::AppState;
 use crate::store::{Member, MemberQuery, RoleFilter, StatusChange, UserStatus};
-
-/// A page's size when the caller names none, and the most a caller may ask for.
-const DEFAULT_LIMIT: u32 = 50;
-const MAX_LIMIT: u32 = 200;
 
 /// A user as the API shows them.
 #[derive(Debug, Serialize, ToSchema)]
@@ -118,14 +112,8 @@ pub(super) fn router() -> OpenApiRouter<AppState> {
 /// Parses the query; an unknown parameter is refused rather than ignored.
 fn parse_list_query(raw: Option<&str>) -> Result<MemberQuery, V1Error> {
     let request: ListUsersRequest = parse_query(raw)?;
-    let limit = request.limit.unwrap_or(DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(bad("limit", format!("limit must be 1 to {MAX_LIMIT}")));
-    }
-    let after = match request.cursor {
-        None => None,
-        Some(c) => Some(decode_cursor(&c).ok_or_else(|| bad("cursor", "invalid cursor"))?),
-    };
+    let limit = page_limit(request.limit)?;
+    let after = read_cursor(request.cursor, decode_cursor)?;
     Ok(MemberQuery {
         text: request.q,
         user_type: request.user_type,
@@ -142,16 +130,6 @@ fn parse_list_query(raw: Option<&str>) -> Result<MemberQuery, V1Error> {
         after,
         limit,
     })
-}
-
-/// A cursor is opaque to callers: the last email of a page, base64url-encoded, so
-/// that they do not build or edit one (the encoding may change).
-fn encode_cursor(after: &str) -> String {
-    URL_SAFE_NO_PAD.encode(after)
-}
-
-fn decode_cursor(cursor: &str) -> Option<String> {
-    String::from_utf8(URL_SAFE_NO_PAD.decode(cursor).ok()?).ok()
 }
 
 /// The host's users, a page at a time. Paging is by key (the email), not by offset:
